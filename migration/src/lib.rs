@@ -1,0 +1,15 @@
+//! Database migrations for persona-graph, written once for SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_catalog;
+
+/// Runs every migration of the catalog schema in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_create_catalog::Migration)]
+    }
+}
