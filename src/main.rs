@@ -1,1 +1,94 @@
-fn main() {}
+//! The `persona-graph` binary: parse the command line, set up logging, run the command.
+
+use anyhow::Context;
+use clap::Parser;
+use persona_graph::config::{Cli, Command, LogFormat, SeedMode, ServeArgs};
+use persona_graph::{app, catalog, db, graphql};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(cli.global.log_format);
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+        }
+        Command::Migrate => {
+            let conn = db::connect(&cli.global.database_url, cli.global.db_max_connections).await?;
+            db::migrate(&conn).await.context("migrating the database")?;
+            tracing::info!("migrations applied");
+        }
+        Command::Seed => {
+            let conn = db::connect(&cli.global.database_url, cli.global.db_max_connections).await?;
+            db::migrate(&conn).await.context("migrating the database")?;
+            let report = catalog::seed(&conn).await.context("loading the seed catalog")?;
+            tracing::info!(?report, "seed catalog loaded");
+        }
+        Command::Serve(args) => {
+            let conn = db::connect(&cli.global.database_url, cli.global.db_max_connections)
+                .await
+                .context("connecting to the database")?;
+            db::migrate(&conn).await.context("migrating the database")?;
+            let seed = match args.seed {
+                SeedMode::Always => true,
+                SeedMode::IfEmpty => catalog::is_empty(&conn).await?,
+                SeedMode::Never => false,
+            };
+            if seed {
+                let report = catalog::seed(&conn).await.context("loading the seed catalog")?;
+                tracing::info!(?report, "seed catalog loaded");
+            }
+            let listener = tokio::net::TcpListener::bind(args.bind)
+                .await
+                .with_context(|| format!("binding {}", args.bind))?;
+            tracing::info!(
+                "listening on http://{}/graphql (GraphiQL at http://{}/graphiql)",
+                args.bind,
+                args.bind
+            );
+            app::serve(listener, app::router(app::AppState::new(conn)), shutdown_signal()).await?;
+            tracing::info!("stopped");
+        }
+    }
+    Ok(())
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

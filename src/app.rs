@@ -1,0 +1,79 @@
+//! The HTTP application: state, routes, middleware and graceful serving.
+
+use crate::graphql::http::{self, GraphqlState};
+use crate::graphql::{AppSchema, build_schema};
+use crate::graphiql;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Longest a request may run.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: AppSchema,
+}
+
+impl AppState {
+    /// State over a connected, migrated database.
+    pub fn new(db: DatabaseConnection) -> Self {
+        let schema = build_schema(db.clone());
+        Self { db, schema }
+    }
+}
+
+/// The service's routes: `/graphql`, `/graphiql`, `/health`, `/ready`.
+pub fn router(state: AppState) -> Router {
+    let gql = GraphqlState { schema: state.schema.clone(), db: state.db.clone() };
+    let graphql = Router::new()
+        .route("/graphql", get(http::get).post(http::post))
+        .with_state(gql);
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .with_state(state)
+        .merge(graphql)
+        .merge(graphiql::router())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Answers while the process is up.
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// Answers 200 only while the database answers.
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}

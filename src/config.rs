@@ -1,0 +1,82 @@
+//! Command-line and environment configuration: every option is a flag and an environment variable.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+
+/// The default database: an SQLite file next to where the service runs.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://persona-graph.db?mode=rwc";
+
+/// persona-graph: who owns each stage of each customer journey, as a GraphQL service.
+#[derive(Debug, Parser)]
+#[command(name = "persona-graph", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command understands.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://USER@HOST:PORT/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    pub db_max_connections: u32,
+    /// Log format on standard error (filter with `RUST_LOG`).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates first; seeds an empty database by default).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Load the seed catalog (idempotent upsert by slug; safe to rerun) and exit.
+    Seed,
+    /// Print the GraphQL schema (SDL) to standard output.
+    Schema,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// When to load the seed catalog at start-up.
+    #[arg(long, env = "SEED", value_enum, default_value_t = SeedMode::IfEmpty)]
+    pub seed: SeedMode,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), seed: SeedMode::IfEmpty }
+    }
+}
+
+/// When `serve` loads the seed catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeedMode {
+    /// Only when the database holds no persona.
+    IfEmpty,
+    /// Always (an idempotent upsert).
+    Always,
+    /// Never.
+    Never,
+}

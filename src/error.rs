@@ -1,0 +1,93 @@
+//! `AppError`: the one error type of the service, safe to show a client by construction.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr, TransactionError};
+
+/// An error a request can end with. `Display` is what the client sees; internal causes are
+/// logged where they are converted and never carried into a response.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppError {
+    /// Input failed validation; names the field and the rule it broke.
+    #[error("{field}: {rule}")]
+    BadInput { field: String, rule: String },
+    /// A referenced slug or ID does not exist.
+    #[error("{what} not found: {key}")]
+    NotFound { what: &'static str, key: String },
+    /// The change conflicts with the current state (duplicate, stale version, second accountable owner).
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else; the cause is in the log.
+    #[error("internal error")]
+    Internal,
+}
+
+/// Short for results whose error is [`AppError`].
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// A validation failure of `field`.
+    pub fn bad_input(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Self::BadInput { field: field.into(), rule: rule.into() }
+    }
+
+    /// An unknown slug or ID.
+    pub fn not_found(what: &'static str, key: impl std::fmt::Display) -> Self {
+        Self::NotFound { what, key: key.to_string() }
+    }
+
+    /// A conflict with the current state.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict(message.into())
+    }
+
+    /// Logs `cause` and returns the opaque internal error.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::Internal
+    }
+
+    /// The stable code sent in `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadInput { .. } => "BAD_USER_INPUT",
+            Self::NotFound { .. } => "NOT_FOUND",
+            Self::Conflict(_) => "CONFLICT",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    /// Maps a database error, turning a unique-constraint violation into `CONFLICT`
+    /// with `message` (never the database's own text).
+    pub fn on_unique(err: DbErr, message: impl Into<String>) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::conflict(message),
+            _ => Self::from(err),
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl From<TransactionError<AppError>> for AppError {
+    fn from(err: TransactionError<AppError>) -> Self {
+        match err {
+            TransactionError::Connection(db) => Self::from(db),
+            TransactionError::Transaction(app) => app,
+        }
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            if let Self::BadInput { field, .. } = self {
+                ext.set("field", field.as_str());
+            }
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! Per-request DataLoaders: one key type per relation direction, all batched by one loader.
+//!
+//! A nested request runs one statement per relation it touches, whatever the number of rows:
+//! sibling fields ask for their keys in the same tick and the loader answers them in one
+//! `WHERE key IN (...)`. Answers are cached for the rest of the request.
+
+use crate::error::{AppError, AppResult};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use entity::enums;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use std::collections::HashMap;
+
+/// Loads catalog rows for one request.
+pub struct CatalogLoader {
+    db: DatabaseConnection,
+}
+
+/// The per-request loader, as resolvers see it.
+pub type Loaders = DataLoader<CatalogLoader, HashMapCache>;
+
+/// A fresh loader (and cache) for one request.
+pub fn loaders(db: DatabaseConnection) -> Loaders {
+    DataLoader::with_cache(CatalogLoader { db }, tokio::spawn, HashMapCache::default())
+}
+
+/// Declares a key type that loads rows of `$module` by primary key.
+macro_rules! by_id {
+    ($(#[$meta:meta])* $key:ident => $module:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub i32);
+
+        impl Loader<$key> for CatalogLoader {
+            type Value = entity::$module::Model;
+            type Error = AppError;
+
+            async fn load(&self, keys: &[$key]) -> AppResult<HashMap<$key, Self::Value>> {
+                use entity::$module::{Column, Entity};
+                let rows = Entity::find()
+                    .filter(Column::Id.is_in(keys.iter().map(|k| k.0)))
+                    .all(&self.db)
+                    .await?;
+                Ok(rows.into_iter().map(|m| ($key(m.id), m)).collect())
+            }
+        }
+    };
+}
+
+/// Declares a key type that loads the rows of `$module` whose `$field` is the key, in order.
+macro_rules! children {
+    ($(#[$meta:meta])* $key:ident => $module:ident . $field:ident ($column:ident) order [$($order:ident),*]) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub i32);
+
+        impl Loader<$key> for CatalogLoader {
+            type Value = Vec<entity::$module::Model>;
+            type Error = AppError;
+
+            async fn load(&self, keys: &[$key]) -> AppResult<HashMap<$key, Self::Value>> {
+                use entity::$module::{Column, Entity};
+                let q = Entity::find().filter(Column::$column.is_in(keys.iter().map(|k| k.0)));
+                $(let q = q.order_by_asc(Column::$order);)*
+                let rows = q.order_by_asc(Column::Id).all(&self.db).await?;
+                let mut map: HashMap<$key, Self::Value> = HashMap::new();
+                for m in rows {
+                    map.entry($key(m.$field)).or_default().push(m);
+                }
+                Ok(map)
+            }
+        }
+    };
+}
+
+by_id!(/// A persona by ID.
+    PersonaById => persona);
+by_id!(/// A journey by ID.
+    JourneyById => journey);
+by_id!(/// A journey stage by ID.
+    StageById => journey_stage);
+by_id!(/// A team by ID.
+    TeamById => team);
+by_id!(/// A person by ID.
+    PersonById => person);
+by_id!(/// A product by ID.
+    ProductById => product);
+
+children!(/// The roles of a persona.
+    RolesByPersona => role.persona_id(PersonaId) order [SortOrder]);
+children!(/// The links from a persona to others.
+    LinksByFromPersona => persona_link.from_persona_id(FromPersonaId) order []);
+children!(/// The product relevance of a persona.
+    RelevancesByPersona => persona_product_relevance.persona_id(PersonaId) order []);
+children!(/// The team alignments of a persona.
+    AlignmentsByPersona => team_persona_alignment.persona_id(PersonaId) order []);
+children!(/// The persona alignments of a team.
+    AlignmentsByTeam => team_persona_alignment.team_id(TeamId) order []);
+children!(/// The personas a journey is narrowed to.
+    JourneyPersonasByJourney => journey_persona.journey_id(JourneyId) order []);
+children!(/// The stages of a journey, in position order.
+    StagesByJourney => journey_stage.journey_id(JourneyId) order [Position]);
+children!(/// The owners of a stage.
+    OwnershipsByStage => stage_ownership.stage_id(StageId) order []);
+children!(/// The stages a team owns.
+    OwnershipsByTeam => stage_ownership.team_id(TeamId) order []);
+children!(/// The members of a team.
+    MembershipsByTeam => team_membership.team_id(TeamId) order []);
+children!(/// The teams a person belongs to.
+    MembershipsByPerson => team_membership.person_id(PersonId) order []);
+
+/// The journeys of a persona kind, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct JourneysByKind(pub enums::PersonaKind);
+
+impl Loader<JourneysByKind> for CatalogLoader {
+    type Value = Vec<entity::journey::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[JourneysByKind]) -> AppResult<HashMap<JourneysByKind, Self::Value>> {
+        use entity::journey::{Column, Entity};
+        let rows = Entity::find()
+            .filter(Column::PersonaKind.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(Column::Name)
+            .order_by_asc(Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut map: HashMap<JourneysByKind, Self::Value> = HashMap::new();
+        for m in rows {
+            map.entry(JourneysByKind(m.persona_kind)).or_default().push(m);
+        }
+        Ok(map)
+    }
+}
+
+/// The external links of a catalog item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinksBySubject(pub enums::SubjectType, pub i32);
+
+impl Loader<LinksBySubject> for CatalogLoader {
+    type Value = Vec<entity::external_link::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[LinksBySubject]) -> AppResult<HashMap<LinksBySubject, Self::Value>> {
+        use entity::external_link::{Column, Entity};
+        let mut map: HashMap<LinksBySubject, Self::Value> = HashMap::new();
+        // One statement per subject type present in the batch (at most four).
+        let mut types: Vec<enums::SubjectType> = keys.iter().map(|k| k.0).collect();
+        types.sort_by_key(|t| t.as_str());
+        types.dedup();
+        for t in types {
+            let ids = keys.iter().filter(|k| k.0 == t).map(|k| k.1);
+            let rows = Entity::find()
+                .filter(Column::SubjectType.eq(t))
+                .filter(Column::SubjectId.is_in(ids))
+                .order_by_asc(Column::Id)
+                .all(&self.db)
+                .await?;
+            for m in rows {
+                map.entry(LinksBySubject(m.subject_type, m.subject_id)).or_default().push(m);
+            }
+        }
+        Ok(map)
+    }
+}

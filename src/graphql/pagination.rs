@@ -1,0 +1,196 @@
+//! Relay connections paginated in SQL with keyset cursors; `totalCount` runs only when asked.
+
+use crate::error::{AppError, AppResult};
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Object, OutputType, Result, ResultExt};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use futures_util::future::BoxFuture;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Value,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The largest page a client may ask for.
+pub const MAX_PAGE_SIZE: i32 = 100;
+/// The page size when the client names none.
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+
+/// The Relay arguments of a connection field.
+#[derive(Debug, Default, Clone)]
+pub struct PageArgs {
+    pub after: Option<String>,
+    pub before: Option<String>,
+    pub first: Option<i32>,
+    pub last: Option<i32>,
+}
+
+/// The value a list is ordered by, carried in the cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SortValue {
+    Int(i64),
+    Text(String),
+}
+
+impl From<SortValue> for Value {
+    fn from(v: SortValue) -> Self {
+        match v {
+            SortValue::Int(i) => i.into(),
+            SortValue::Text(s) => s.into(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    v: SortValue,
+    id: i32,
+}
+
+fn encode_cursor(v: SortValue, id: i32) -> String {
+    let json = serde_json::to_vec(&Cursor { v, id }).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_cursor(field: &str, s: &str) -> AppResult<Cursor> {
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| AppError::bad_input(field, "is not a cursor returned by this connection"))
+}
+
+/// How a list is ordered: a column, its direction, and how to read it from a row.
+pub struct Ordering<E: EntityTrait> {
+    pub column: E::Column,
+    pub id_column: E::Column,
+    pub descending: bool,
+    pub key: fn(&E::Model) -> SortValue,
+}
+
+/// `totalCount` of a connection, computed only when the client selects it.
+#[derive(Clone)]
+pub struct TotalCount(Arc<dyn Fn() -> BoxFuture<'static, AppResult<u64>> + Send + Sync>);
+
+#[Object]
+impl TotalCount {
+    /// The number of items that match the filter, across all pages.
+    async fn total_count(&self) -> Result<i64> {
+        let n = (self.0)().await.extend()?;
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+/// A connection as the API returns it.
+pub type Conn<N> = Connection<String, N, TotalCount>;
+
+fn page_size(field: &str, n: Option<i32>) -> AppResult<Option<u64>> {
+    match n {
+        None => Ok(None),
+        Some(n) if (0..=MAX_PAGE_SIZE).contains(&n) => Ok(Some(n as u64)),
+        Some(_) => Err(AppError::bad_input(field, format!("must be between 0 and {MAX_PAGE_SIZE}"))),
+    }
+}
+
+/// Rows strictly after (`forward`) or before the cursor in the ordering.
+fn beyond<E: EntityTrait>(o: &Ordering<E>, c: Cursor, forward: bool) -> Condition {
+    let up = forward != o.descending;
+    let v: Value = c.v.into();
+    let (col_cmp, id_cmp) = if up {
+        (o.column.gt(v.clone()), o.id_column.gt(c.id))
+    } else {
+        (o.column.lt(v.clone()), o.id_column.lt(c.id))
+    };
+    Condition::any().add(col_cmp).add(Condition::all().add(o.column.eq(v)).add(id_cmp))
+}
+
+/// Runs one page of `select` in SQL and wraps it as a connection of `wrap(row)`.
+pub async fn paginate<E, N>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    ordering: Ordering<E>,
+    args: PageArgs,
+    wrap: fn(E::Model) -> N,
+) -> AppResult<Conn<N>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    N: OutputType,
+{
+    let first = page_size("first", args.first)?;
+    let last = page_size("last", args.last)?;
+    if first.is_some() && last.is_some() {
+        return Err(AppError::bad_input("last", "cannot be combined with first"));
+    }
+    let after = args.after.as_deref().map(|s| decode_cursor("after", s)).transpose()?;
+    let before = args.before.as_deref().map(|s| decode_cursor("before", s)).transpose()?;
+
+    let counted = select.clone();
+    let count_db = db.clone();
+    let total = TotalCount(Arc::new(move || {
+        let q = counted.clone();
+        let db = count_db.clone();
+        Box::pin(async move { Ok(q.count(&db).await?) })
+    }));
+
+    let backward = last.is_some();
+    let limit = if backward { last } else { first.or(Some(DEFAULT_PAGE_SIZE as u64)) }.unwrap_or(0);
+    let mut q = select;
+    let had_after = after.is_some();
+    let had_before = before.is_some();
+    if let Some(c) = after {
+        q = q.filter(beyond(&ordering, c, true));
+    }
+    if let Some(c) = before {
+        q = q.filter(beyond(&ordering, c, false));
+    }
+    let forward_order = if ordering.descending { Order::Desc } else { Order::Asc };
+    let order = if backward {
+        match forward_order {
+            Order::Asc => Order::Desc,
+            _ => Order::Asc,
+        }
+    } else {
+        forward_order
+    };
+    let mut rows = q
+        .order_by(ordering.column, order.clone())
+        .order_by(ordering.id_column, order)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    if backward {
+        rows.reverse();
+    }
+    let (has_previous, has_next) = if backward { (more, had_before) } else { (had_after, more) };
+    let mut conn = Connection::with_additional_fields(has_previous, has_next, total);
+    conn.edges.extend(rows.into_iter().map(|m| {
+        let cursor = encode_cursor((ordering.key)(&m), id_of::<E>(&ordering, &m));
+        Edge::new(cursor, wrap(m))
+    }));
+    Ok(conn)
+}
+
+fn id_of<E: EntityTrait>(o: &Ordering<E>, m: &E::Model) -> i32 {
+    use sea_orm::ModelTrait;
+    match m.get(o.id_column) {
+        Value::Int(Some(i)) => i,
+        _ => 0,
+    }
+}
+
+/// A case-insensitive substring match of `needle` in any of `columns`, with `%` and `_`
+/// in the needle matched literally.
+pub fn text_search<C: ColumnTrait>(needle: &str, columns: &[C]) -> Condition {
+    let escaped = needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    columns.iter().fold(Condition::any(), |cond, col| {
+        let lowered: SimpleExpr = Func::lower(Expr::col(col.as_column_ref())).into();
+        cond.add(Expr::expr(lowered).like(LikeExpr::new(pattern.clone()).escape('\\')))
+    })
+}

@@ -1,0 +1,112 @@
+//! `TestApp`: a fresh migrated database and the real router on `127.0.0.1:0`, per test.
+
+use persona_graph::{app, catalog, db};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A running service over its own database.
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub db: DatabaseConnection,
+    pub client: reqwest::Client,
+    statements: Arc<AtomicUsize>,
+}
+
+fn unique_name() -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("pg_test_{}_{}_{}", std::process::id(), n, nanos)
+}
+
+/// The URL of a fresh, empty database for one test.
+async fn fresh_database_url() -> String {
+    let name = unique_name();
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            let admin = sea_orm::Database::connect(&url).await.expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create the test database");
+            admin.close().await.ok();
+            let (base, _) = url.rsplit_once('/').expect("TEST_DATABASE_URL has a database name");
+            format!("{base}/{name}")
+        }
+        _ => {
+            let path = std::env::temp_dir().join(format!("persona-graph-{name}.db"));
+            format!("sqlite://{}?mode=rwc", path.display())
+        }
+    }
+}
+
+impl TestApp {
+    /// An empty, migrated catalog.
+    pub async fn spawn() -> Self {
+        let url = fresh_database_url().await;
+        let mut conn = db::connect(&url, 5).await.expect("connect to the test database");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        db::migrate(&conn).await.expect("migrate the test database");
+        let router = app::router(app::AppState::new(conn.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+        let addr = listener.local_addr().expect("local address");
+        tokio::spawn(app::serve(listener, router, std::future::pending()));
+        Self { addr, db: conn, client: reqwest::Client::new(), statements }
+    }
+
+    /// The seed catalog, loaded.
+    pub async fn seeded() -> Self {
+        let app = Self::spawn().await;
+        catalog::seed(&app.db).await.expect("load the seed catalog");
+        app
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs a GraphQL request and returns the JSON body.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("send the request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
+    /// POSTs a GraphQL request that must succeed and returns its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.gql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// The SQL statements run since the last reset.
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    /// Starts counting statements from zero.
+    pub fn reset_statements(&self) {
+        self.statements.store(0, Ordering::SeqCst);
+    }
+}
+
+/// The `extensions.code` of the first error of a response.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<no code>")
+}

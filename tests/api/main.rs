@@ -1,0 +1,7 @@
+//! The API test suite: one binary, one module per capability. Runs on SQLite by default and
+//! on PostgreSQL when `TEST_DATABASE_URL` points at a server (each test gets its own database).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod smoke;
