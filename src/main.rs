@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use clap::Parser;
-use persona_graph::config::{Cli, Command, LogFormat, SeedMode, ServeArgs};
+use persona_graph::config::{Cli, Command, GlobalArgs, LogFormat, SeedMode, ServeArgs};
+use sea_orm::DatabaseConnection;
 use persona_graph::{app, catalog, db, graphql};
 use tracing_subscriber::EnvFilter;
 
@@ -15,21 +16,16 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", graphql::sdl());
         }
         Command::Migrate => {
-            let conn = db::connect(&cli.global.database_url, cli.global.db_max_connections).await?;
-            db::migrate(&conn).await.context("migrating the database")?;
+            open(&cli.global).await?;
             tracing::info!("migrations applied");
         }
         Command::Seed => {
-            let conn = db::connect(&cli.global.database_url, cli.global.db_max_connections).await?;
-            db::migrate(&conn).await.context("migrating the database")?;
+            let conn = open(&cli.global).await?;
             let report = catalog::seed(&conn).await.context("loading the seed catalog")?;
             tracing::info!(?report, "seed catalog loaded");
         }
         Command::Serve(args) => {
-            let conn = db::connect(&cli.global.database_url, cli.global.db_max_connections)
-                .await
-                .context("connecting to the database")?;
-            db::migrate(&conn).await.context("migrating the database")?;
+            let conn = open(&cli.global).await?;
             let seed = match args.seed {
                 SeedMode::Always => true,
                 SeedMode::IfEmpty => catalog::is_empty(&conn).await?,
@@ -52,6 +48,15 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Connects to the configured database and applies pending migrations.
+async fn open(global: &GlobalArgs) -> anyhow::Result<DatabaseConnection> {
+    let conn = db::connect(&global.database_url, global.db_max_connections)
+        .await
+        .context("connecting to the database")?;
+    db::migrate(&conn).await.context("migrating the database")?;
+    Ok(conn)
 }
 
 fn init_tracing(format: LogFormat) {

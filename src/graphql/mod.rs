@@ -43,7 +43,12 @@ pub struct Query(
 
 /// Every mutation field.
 #[derive(MergedObject, Default)]
-pub struct Mutation(persona::PersonaMutation);
+pub struct Mutation(
+    persona::PersonaMutation,
+    journey::JourneyMutation,
+    product::ProductMutation,
+    external_link::ExternalLinkMutation,
+);
 
 /// The schema type served at `/graphql`.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

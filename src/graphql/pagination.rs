@@ -1,8 +1,8 @@
 //! Relay connections paginated in SQL with keyset cursors; `totalCount` runs only when asked.
 
 use crate::error::{AppError, AppResult};
-use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Object, OutputType, Result, ResultExt};
+use async_graphql::connection::{Edge, EmptyFields, PageInfo};
+use async_graphql::{Object, OutputType, Result, ResultExt, TypeName};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use futures_util::future::BoxFuture;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
@@ -71,21 +71,49 @@ pub struct Ordering<E: EntityTrait> {
     pub key: fn(&E::Model) -> SortValue,
 }
 
-/// `totalCount` of a connection, computed only when the client selects it.
-#[derive(Clone)]
-pub struct TotalCount(Arc<dyn Fn() -> BoxFuture<'static, AppResult<u64>> + Send + Sync>);
+/// Counts the rows matching a list's filter; run only when `totalCount` is selected.
+type CountFn = Arc<dyn Fn() -> BoxFuture<'static, AppResult<u64>> + Send + Sync>;
 
-#[Object]
-impl TotalCount {
-    /// The number of items that match the filter, across all pages.
-    async fn total_count(&self) -> Result<i64> {
-        let n = (self.0)().await.extend()?;
-        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+/// One page of a list: a Relay connection named `<Node>Connection`.
+pub struct Conn<N: OutputType> {
+    edges: Vec<Edge<String, N, EmptyFields>>,
+    has_previous_page: bool,
+    has_next_page: bool,
+    count: CountFn,
+}
+
+impl<N: OutputType> TypeName for Conn<N> {
+    fn type_name() -> std::borrow::Cow<'static, str> {
+        format!("{}Connection", N::type_name()).into()
     }
 }
 
-/// A connection as the API returns it.
-pub type Conn<N> = Connection<String, N, TotalCount>;
+/// One page of a list in a stable order, with opaque cursors to fetch the pages around it.
+#[Object(name_type)]
+impl<N: OutputType> Conn<N> {
+    /// Where this page sits in the list, and the cursors to continue from.
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_previous_page: self.has_previous_page,
+            has_next_page: self.has_next_page,
+            start_cursor: self.edges.first().map(|e| e.cursor.clone()),
+            end_cursor: self.edges.last().map(|e| e.cursor.clone()),
+        }
+    }
+    /// The items of this page, each with its cursor.
+    async fn edges(&self) -> &[Edge<String, N, EmptyFields>] {
+        &self.edges
+    }
+    /// The items of this page.
+    async fn nodes(&self) -> Vec<&N> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+    /// The number of items that match the filter, across all pages (one extra COUNT query).
+    async fn total_count(&self) -> Result<i64> {
+        let n = (self.count)().await.extend()?;
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
 
 fn page_size(field: &str, n: Option<i32>) -> AppResult<Option<u64>> {
     match n {
@@ -130,11 +158,11 @@ where
 
     let counted = select.clone();
     let count_db = db.clone();
-    let total = TotalCount(Arc::new(move || {
+    let count: CountFn = Arc::new(move || {
         let q = counted.clone();
         let db = count_db.clone();
         Box::pin(async move { Ok(q.count(&db).await?) })
-    }));
+    });
 
     let backward = last.is_some();
     let limit = if backward { last } else { first.or(Some(DEFAULT_PAGE_SIZE as u64)) }.unwrap_or(0);
@@ -168,12 +196,14 @@ where
         rows.reverse();
     }
     let (has_previous, has_next) = if backward { (more, had_before) } else { (had_after, more) };
-    let mut conn = Connection::with_additional_fields(has_previous, has_next, total);
-    conn.edges.extend(rows.into_iter().map(|m| {
-        let cursor = encode_cursor((ordering.key)(&m), id_of::<E>(&ordering, &m));
-        Edge::new(cursor, wrap(m))
-    }));
-    Ok(conn)
+    let edges = rows
+        .into_iter()
+        .map(|m| {
+            let cursor = encode_cursor((ordering.key)(&m), id_of::<E>(&ordering, &m));
+            Edge::new(cursor, wrap(m))
+        })
+        .collect();
+    Ok(Conn { edges, has_previous_page: has_previous, has_next_page: has_next, count })
 }
 
 fn id_of<E: EntityTrait>(o: &Ordering<E>, m: &E::Model) -> i32 {

@@ -35,6 +35,7 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A go-to-market persona: the individual developer, or a buyer with example job titles.
 #[Object]
 impl Persona {
     /// Global ID, usable with `node(id:)`.
@@ -158,6 +159,7 @@ impl Persona {
 /// An example job title of a persona.
 pub struct Role(pub role::Model);
 
+/// An example job title of a persona.
 #[Object]
 impl Role {
     /// Global ID.
@@ -182,6 +184,7 @@ impl Role {
 /// A directed link from one persona to another.
 pub struct PersonaLink(pub persona_link::Model);
 
+/// A directed link from one persona to another.
 #[Object]
 impl PersonaLink {
     /// Global ID.

@@ -5,3 +5,7 @@
 
 mod helpers;
 mod smoke;
+mod schema;
+mod personas;
+mod journeys;
+mod products;

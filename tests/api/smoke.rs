@@ -25,3 +25,13 @@ async fn a_created_persona_can_be_read_back_by_slug() {
     let read = app.data(r#"{ persona(slug: "dev") { name kind roles { title } } }"#, json!({})).await;
     assert_eq!(read, json!({ "persona": { "name": "Dev", "kind": "DEV", "roles": [{ "title": "Engineer" }, { "title": "SRE" }] } }));
 }
+
+#[tokio::test]
+async fn ready_reports_a_lost_database_while_health_still_answers() {
+    let app = TestApp::spawn().await;
+    app.db.clone().close().await.unwrap();
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
