@@ -1084,7 +1084,7 @@ impl JourneyMutation {
     async fn create_journey(
         &self,
         ctx: &Context<'_>,
-        input: CreateJourneyInput,
+        #[graphql(desc = "What to change; see the input type.")] input: CreateJourneyInput,
     ) -> Result<CreateJourneyPayload> {
         let row = create_journey(db(ctx).extend()?, input).await.extend()?;
         Ok(CreateJourneyPayload {
@@ -1095,7 +1095,7 @@ impl JourneyMutation {
     async fn update_journey(
         &self,
         ctx: &Context<'_>,
-        input: UpdateJourneyInput,
+        #[graphql(desc = "What to change; see the input type.")] input: UpdateJourneyInput,
     ) -> Result<UpdateJourneyPayload> {
         let row = update_journey(db(ctx).extend()?, input).await.extend()?;
         Ok(UpdateJourneyPayload {
@@ -1106,7 +1106,7 @@ impl JourneyMutation {
     async fn archive_journey(
         &self,
         ctx: &Context<'_>,
-        input: ArchiveJourneyInput,
+        #[graphql(desc = "What to change; see the input type.")] input: ArchiveJourneyInput,
     ) -> Result<ArchiveJourneyPayload> {
         let row = archive_journey(db(ctx).extend()?, input).await.extend()?;
         Ok(ArchiveJourneyPayload {
@@ -1117,7 +1117,7 @@ impl JourneyMutation {
     async fn delete_journey(
         &self,
         ctx: &Context<'_>,
-        input: DeleteJourneyInput,
+        #[graphql(desc = "What to change; see the input type.")] input: DeleteJourneyInput,
     ) -> Result<DeletePayload> {
         let deleted_id = delete_journey(db(ctx).extend()?, input).await.extend()?;
         Ok(DeletePayload { deleted_id })
@@ -1126,7 +1126,7 @@ impl JourneyMutation {
     async fn set_journey_personas(
         &self,
         ctx: &Context<'_>,
-        input: SetJourneyPersonasInput,
+        #[graphql(desc = "What to change; see the input type.")] input: SetJourneyPersonasInput,
     ) -> Result<SetJourneyPersonasPayload> {
         let row = set_journey_personas(db(ctx).extend()?, input)
             .await
@@ -1136,7 +1136,7 @@ impl JourneyMutation {
         })
     }
     /// Adds a stage to a journey, at the end or at a given position.
-    async fn add_stage(&self, ctx: &Context<'_>, input: AddStageInput) -> Result<AddStagePayload> {
+    async fn add_stage(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: AddStageInput) -> Result<AddStagePayload> {
         let row = add_stage(db(ctx).extend()?, input).await.extend()?;
         Ok(AddStagePayload { stage: Stage(row) })
     }
@@ -1144,7 +1144,7 @@ impl JourneyMutation {
     async fn update_stage(
         &self,
         ctx: &Context<'_>,
-        input: UpdateStageInput,
+        #[graphql(desc = "What to change; see the input type.")] input: UpdateStageInput,
     ) -> Result<UpdateStagePayload> {
         let row = update_stage(db(ctx).extend()?, input).await.extend()?;
         Ok(UpdateStagePayload { stage: Stage(row) })
@@ -1153,7 +1153,7 @@ impl JourneyMutation {
     async fn move_stage(
         &self,
         ctx: &Context<'_>,
-        input: MoveStageInput,
+        #[graphql(desc = "What to change; see the input type.")] input: MoveStageInput,
     ) -> Result<MoveStagePayload> {
         let row = move_stage(db(ctx).extend()?, input).await.extend()?;
         Ok(MoveStagePayload {
@@ -1164,7 +1164,7 @@ impl JourneyMutation {
     async fn reorder_stages(
         &self,
         ctx: &Context<'_>,
-        input: ReorderStagesInput,
+        #[graphql(desc = "What to change; see the input type.")] input: ReorderStagesInput,
     ) -> Result<ReorderStagesPayload> {
         let row = reorder_stages(db(ctx).extend()?, input).await.extend()?;
         Ok(ReorderStagesPayload {
@@ -1175,7 +1175,7 @@ impl JourneyMutation {
     async fn remove_stage(
         &self,
         ctx: &Context<'_>,
-        input: RemoveStageInput,
+        #[graphql(desc = "What to change; see the input type.")] input: RemoveStageInput,
     ) -> Result<DeletePayload> {
         let deleted_id = remove_stage(db(ctx).extend()?, input).await.extend()?;
         Ok(DeletePayload { deleted_id })

@@ -84,6 +84,20 @@ by_id!(/// A person by ID.
     PersonById => person);
 by_id!(/// A product by ID.
     ProductById => product);
+by_id!(/// A role by ID.
+    RoleById => role);
+by_id!(/// A persona link by ID.
+    PersonaLinkById => persona_link);
+by_id!(/// A product relevance by ID.
+    RelevanceById => persona_product_relevance);
+by_id!(/// A stage ownership by ID.
+    OwnershipById => stage_ownership);
+by_id!(/// A team alignment by ID.
+    AlignmentById => team_persona_alignment);
+by_id!(/// A team membership by ID.
+    MembershipById => team_membership);
+by_id!(/// An external link by ID.
+    ExternalLinkById => external_link);
 
 children!(/// The roles of a persona.
     RolesByPersona => role.persona_id(PersonaId) order [SortOrder]);

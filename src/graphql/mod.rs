@@ -46,6 +46,8 @@ pub struct Query(
 pub struct Mutation(
     persona::PersonaMutation,
     journey::JourneyMutation,
+    team::TeamMutation,
+    ownership::OwnershipMutation,
     product::ProductMutation,
     external_link::ExternalLinkMutation,
 );

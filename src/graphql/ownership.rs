@@ -4,23 +4,30 @@
 use super::enums::{AlignmentLevel, Motion, Provenance, Responsibility};
 use super::journey::{Journey, Stage, journey_by_slug};
 use super::loaders::{JourneyById, PersonById, PersonaById, StageById, TeamById};
-use super::persona::Persona;
-use super::team::{Person, Team};
-use super::{db, id, loader};
-use crate::error::AppResult;
-use async_graphql::{Context, ID, Object, Result, ResultExt, SimpleObject};
-use entity::{enums, journey_stage, stage_ownership, team_persona_alignment};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use super::persona::{DeletePayload, Persona, persona_by_slug, text_change};
+use super::team::{Person, Team, membership, person_by_slug, team_by_slug};
+use super::{begin_write, db, id, loader, validate};
+use crate::error::{AppError, AppResult};
+use async_graphql::{
+    Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
+};
+use chrono::Utc;
+use entity::{enums, journey, journey_stage, stage_ownership, team, team_persona_alignment};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, SqlErr,
+};
 use std::collections::BTreeMap;
 
 /// A team's RACI responsibility for one journey stage, with an optional DRI.
 pub struct StageOwnership(pub stage_ownership::Model);
 
+/// A team's RACI responsibility for one journey stage, with an optional DRI.
 #[Object]
 impl StageOwnership {
     /// Global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode("StageOwnership", self.0.id)
     }
     /// Responsible, accountable, consulted or informed.
@@ -33,18 +40,32 @@ impl StageOwnership {
     }
     /// The stage.
     async fn stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
-        let row = loader(ctx).extend()?.load_one(StageById(self.0.stage_id)).await.extend()?;
+        let row = loader(ctx)
+            .extend()?
+            .load_one(StageById(self.0.stage_id))
+            .await
+            .extend()?;
         Ok(row.map(Stage))
     }
     /// The owning team.
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
-        let row = loader(ctx).extend()?.load_one(TeamById(self.0.team_id)).await.extend()?;
+        let row = loader(ctx)
+            .extend()?
+            .load_one(TeamById(self.0.team_id))
+            .await
+            .extend()?;
         Ok(row.map(Team))
     }
     /// The directly responsible individual, a member of the team, when set.
     async fn dri(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        let Some(person_id) = self.0.person_id else { return Ok(None) };
-        let row = loader(ctx).extend()?.load_one(PersonById(person_id)).await.extend()?;
+        let Some(person_id) = self.0.person_id else {
+            return Ok(None);
+        };
+        let row = loader(ctx)
+            .extend()?
+            .load_one(PersonById(person_id))
+            .await
+            .extend()?;
         Ok(row.map(Person))
     }
 }
@@ -52,10 +73,11 @@ impl StageOwnership {
 /// A team aligned to a persona.
 pub struct TeamAlignment(pub team_persona_alignment::Model);
 
+/// A team aligned to a persona.
 #[Object]
 impl TeamAlignment {
     /// Global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode("TeamAlignment", self.0.id)
     }
     /// Primary or secondary focus.
@@ -72,12 +94,20 @@ impl TeamAlignment {
     }
     /// The team.
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
-        let row = loader(ctx).extend()?.load_one(TeamById(self.0.team_id)).await.extend()?;
+        let row = loader(ctx)
+            .extend()?
+            .load_one(TeamById(self.0.team_id))
+            .await
+            .extend()?;
         Ok(row.map(Team))
     }
     /// The persona.
     async fn persona(&self, ctx: &Context<'_>) -> Result<Option<Persona>> {
-        let row = loader(ctx).extend()?.load_one(PersonaById(self.0.persona_id)).await.extend()?;
+        let row = loader(ctx)
+            .extend()?
+            .load_one(PersonaById(self.0.persona_id))
+            .await
+            .extend()?;
         Ok(row.map(Persona))
     }
 }
@@ -123,7 +153,11 @@ pub struct OwnershipGap {
     pub stage: Stage,
 }
 
-async fn matrix(ctx: &Context<'_>, db: &DatabaseConnection, slug: &str) -> AppResult<OwnershipMatrix> {
+async fn matrix(
+    ctx: &Context<'_>,
+    db: &DatabaseConnection,
+    slug: &str,
+) -> AppResult<OwnershipMatrix> {
     let journey = journey_by_slug(db, slug).await?;
     let stages = journey_stage::Entity::find()
         .filter(journey_stage::Column::JourneyId.eq(journey.id))
@@ -135,7 +169,9 @@ async fn matrix(ctx: &Context<'_>, db: &DatabaseConnection, slug: &str) -> AppRe
         .all(db)
         .await?;
     let loader = loader(ctx)?;
-    let teams = loader.load_many(owners.iter().map(|o| TeamById(o.team_id))).await?;
+    let teams = loader
+        .load_many(owners.iter().map(|o| TeamById(o.team_id)))
+        .await?;
     let mut by_team: BTreeMap<(String, i32), Vec<stage_ownership::Model>> = BTreeMap::new();
     for o in owners {
         if let Some(t) = teams.get(&TeamById(o.team_id)) {
@@ -157,19 +193,34 @@ async fn matrix(ctx: &Context<'_>, db: &DatabaseConnection, slug: &str) -> AppRe
                     }
                 })
                 .collect();
-            Some(OwnershipMatrixRow { team: Team(team), cells })
+            Some(OwnershipMatrixRow {
+                team: Team(team),
+                cells,
+            })
         })
         .collect();
-    Ok(OwnershipMatrix { journey: Journey(journey), stages: stages.into_iter().map(Stage).collect(), rows })
+    Ok(OwnershipMatrix {
+        journey: Journey(journey),
+        stages: stages.into_iter().map(Stage).collect(),
+        rows,
+    })
 }
 
-async fn gaps(ctx: &Context<'_>, db: &DatabaseConnection, slug: Option<&str>) -> AppResult<Vec<OwnershipGap>> {
+async fn gaps(
+    ctx: &Context<'_>,
+    db: &DatabaseConnection,
+    slug: Option<&str>,
+) -> AppResult<Vec<OwnershipGap>> {
     let accountable = Query::select()
         .column(stage_ownership::Column::StageId)
         .from(stage_ownership::Entity)
-        .and_where(Expr::col(stage_ownership::Column::Responsibility).eq(enums::Responsibility::Accountable.as_str()))
+        .and_where(
+            Expr::col(stage_ownership::Column::Responsibility)
+                .eq(enums::Responsibility::Accountable.as_str()),
+        )
         .to_owned();
-    let mut q = journey_stage::Entity::find().filter(journey_stage::Column::Id.not_in_subquery(accountable));
+    let mut q = journey_stage::Entity::find()
+        .filter(journey_stage::Column::Id.not_in_subquery(accountable));
     if let Some(slug) = slug {
         let journey = journey_by_slug(db, slug).await?;
         q = q.filter(journey_stage::Column::JourneyId.eq(journey.id));
@@ -179,12 +230,17 @@ async fn gaps(ctx: &Context<'_>, db: &DatabaseConnection, slug: Option<&str>) ->
         .order_by_asc(journey_stage::Column::Position)
         .all(db)
         .await?;
-    let journeys = loader(ctx)?.load_many(stages.iter().map(|s| JourneyById(s.journey_id))).await?;
+    let journeys = loader(ctx)?
+        .load_many(stages.iter().map(|s| JourneyById(s.journey_id)))
+        .await?;
     Ok(stages
         .into_iter()
         .filter_map(|s| {
             let journey = journeys.get(&JourneyById(s.journey_id))?.clone();
-            Some(OwnershipGap { journey: Journey(journey), stage: Stage(s) })
+            Some(OwnershipGap {
+                journey: Journey(journey),
+                stage: Stage(s),
+            })
         })
         .collect())
 }
@@ -210,6 +266,441 @@ impl OwnershipQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "Only stages of this journey (slug); all journeys when omitted.")] journey: Option<String>,
     ) -> Result<Vec<OwnershipGap>> {
-        gaps(ctx, db(ctx).extend()?, journey.as_deref()).await.extend()
+        gaps(ctx, db(ctx).extend()?, journey.as_deref())
+            .await
+            .extend()
+    }
+}
+
+/// Gives the journeys of `stage_ids` a new version: their ownership changed.
+pub async fn bump_journeys_of_stages(
+    db: &impl ConnectionTrait,
+    stage_ids: impl IntoIterator<Item = i32>,
+) -> AppResult<()> {
+    let ids: Vec<i32> = stage_ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let journeys = Query::select()
+        .column(journey_stage::Column::JourneyId)
+        .from(journey_stage::Entity)
+        .and_where(Expr::col(journey_stage::Column::Id).is_in(ids))
+        .to_owned();
+    journey::Entity::update_many()
+        .col_expr(
+            journey::Column::Version,
+            Expr::col(journey::Column::Version).add(1),
+        )
+        .col_expr(journey::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(journey::Column::Id.in_subquery(journeys))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Input of `assignStageOwner`.
+#[derive(InputObject)]
+pub struct AssignStageOwnerInput {
+    /// The journey's slug.
+    pub journey: String,
+    /// The stage's key within the journey.
+    pub stage: String,
+    /// The owning team's slug; a team has one ownership per stage.
+    pub team: String,
+    /// The team's RACI responsibility; at most one team per stage is ACCOUNTABLE.
+    pub responsibility: Responsibility,
+    /// Slug of the directly responsible individual, who must be a member of the team.
+    pub dri: Option<String>,
+    /// Free-text note.
+    pub note: Option<String>,
+}
+
+/// Result of `assignStageOwner`.
+#[derive(SimpleObject)]
+pub struct AssignStageOwnerPayload {
+    /// The new ownership.
+    pub ownership: StageOwnership,
+}
+
+/// Input of `changeStageOwner`: fields left out keep their value; null clears an optional one.
+#[derive(InputObject)]
+pub struct ChangeStageOwnerInput {
+    /// The ownership's ID.
+    pub id: ID,
+    /// New RACI responsibility; at most one team per stage is ACCOUNTABLE.
+    pub responsibility: Option<Responsibility>,
+    /// Slug of the new DRI, who must be a member of the owning team; null clears it.
+    pub dri: MaybeUndefined<String>,
+    /// New note; null clears it.
+    pub note: MaybeUndefined<String>,
+}
+
+/// Result of `changeStageOwner`.
+#[derive(SimpleObject)]
+pub struct ChangeStageOwnerPayload {
+    /// The ownership as it is now.
+    pub ownership: StageOwnership,
+}
+
+/// Input of `removeStageOwner`.
+#[derive(InputObject)]
+pub struct RemoveStageOwnerInput {
+    /// The ownership's ID.
+    pub id: ID,
+}
+
+/// Input of `alignTeamToPersona`.
+#[derive(InputObject)]
+pub struct AlignTeamToPersonaInput {
+    /// The team's slug.
+    pub team: String,
+    /// The persona's slug.
+    pub persona: String,
+    /// Primary or secondary focus.
+    pub level: AlignmentLevel,
+    /// The go-to-market motion; none when left out.
+    pub motion: Option<Motion>,
+}
+
+/// Result of `alignTeamToPersona`.
+#[derive(SimpleObject)]
+pub struct AlignTeamToPersonaPayload {
+    /// The alignment as it is now.
+    pub alignment: TeamAlignment,
+}
+
+/// Input of `unalignTeamFromPersona`.
+#[derive(InputObject)]
+pub struct UnalignTeamFromPersonaInput {
+    /// The team's slug.
+    pub team: String,
+    /// The persona's slug.
+    pub persona: String,
+}
+
+/// The stage `key` of `journey`, or `NOT_FOUND`.
+async fn stage_by_key(
+    db: &impl ConnectionTrait,
+    journey: &journey::Model,
+    key: &str,
+) -> AppResult<journey_stage::Model> {
+    journey_stage::Entity::find()
+        .filter(journey_stage::Column::JourneyId.eq(journey.id))
+        .filter(journey_stage::Column::Key.eq(key))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("stage", format!("{} in journey {}", key, journey.slug)))
+}
+
+/// The ID of the person `slug`, who must be a member of `team` to be its DRI.
+async fn dri_of(db: &impl ConnectionTrait, team: &team::Model, slug: &str) -> AppResult<i32> {
+    let person = person_by_slug(db, slug).await?;
+    if membership(db, team.id, person.id).await?.is_none() {
+        return Err(AppError::bad_input(
+            "dri",
+            format!("must be a member of team {}", team.slug),
+        ));
+    }
+    Ok(person.id)
+}
+
+fn accountable_taken(stage_key: &str, holder: Option<&str>) -> AppError {
+    let holder = holder.map(|t| format!(" (team {t})")).unwrap_or_default();
+    AppError::conflict(format!(
+        "stage {stage_key} already has an ACCOUNTABLE owner{holder}; a stage has at most one, \
+         so change or remove that ownership first"
+    ))
+}
+
+fn team_owns_already(stage_key: &str, team_slug: &str) -> AppError {
+    AppError::conflict(format!(
+        "team {team_slug} already has a responsibility for stage {stage_key}; \
+         use changeStageOwner to change it"
+    ))
+}
+
+/// Refuses a second ACCOUNTABLE owner of `stage` (other than the ownership `except`).
+async fn check_one_accountable(
+    db: &impl ConnectionTrait,
+    stage: &journey_stage::Model,
+    except: Option<i32>,
+) -> AppResult<()> {
+    let mut q = stage_ownership::Entity::find()
+        .filter(stage_ownership::Column::StageId.eq(stage.id))
+        .filter(stage_ownership::Column::Responsibility.eq(enums::Responsibility::Accountable));
+    if let Some(id) = except {
+        q = q.filter(stage_ownership::Column::Id.ne(id));
+    }
+    let Some(other) = q.one(db).await? else {
+        return Ok(());
+    };
+    let holder = team::Entity::find_by_id(other.team_id).one(db).await?;
+    Err(accountable_taken(
+        &stage.key,
+        holder.as_ref().map(|t| t.slug.as_str()),
+    ))
+}
+
+/// Maps a unique violation on insert to the rule it broke: a race past the checks above still
+/// answers `CONFLICT` with the same message. Only the (stage, team) index involves `team_id`;
+/// PostgreSQL names the index, SQLite the columns.
+fn ownership_conflict(err: DbErr, stage_key: &str, team_slug: &str) -> AppError {
+    let same_team = matches!(
+        err.sql_err(),
+        Some(SqlErr::UniqueConstraintViolation(m)) if m.contains("ux_ownership_stage_team") || m.contains("team_id")
+    );
+    let message = if same_team {
+        team_owns_already(stage_key, team_slug)
+    } else {
+        accountable_taken(stage_key, None)
+    };
+    AppError::on_unique(err, message.to_string())
+}
+
+async fn assign_stage_owner(
+    db: &DatabaseConnection,
+    input: AssignStageOwnerInput,
+) -> AppResult<stage_ownership::Model> {
+    let note = validate::optional("note", input.note.as_deref(), validate::TEXT_MAX)?;
+    let txn = begin_write(db).await?;
+    let journey = journey_by_slug(&txn, &input.journey).await?;
+    let stage = stage_by_key(&txn, &journey, &input.stage).await?;
+    let team = team_by_slug(&txn, &input.team).await?;
+    let dri = match input.dri.as_deref() {
+        Some(slug) => Some(dri_of(&txn, &team, slug).await?),
+        None => None,
+    };
+    let existing = stage_ownership::Entity::find()
+        .filter(stage_ownership::Column::StageId.eq(stage.id))
+        .filter(stage_ownership::Column::TeamId.eq(team.id))
+        .one(&txn)
+        .await?;
+    if existing.is_some() {
+        return Err(team_owns_already(&stage.key, &team.slug));
+    }
+    if input.responsibility == Responsibility::Accountable {
+        check_one_accountable(&txn, &stage, None).await?;
+    }
+    let now = Utc::now();
+    let row = stage_ownership::ActiveModel {
+        stage_id: Set(stage.id),
+        team_id: Set(team.id),
+        person_id: Set(dri),
+        responsibility: Set(input.responsibility.into()),
+        note: Set(note),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| ownership_conflict(e, &stage.key, &team.slug))?;
+    bump_journeys_of_stages(&txn, [stage.id]).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+async fn change_stage_owner(
+    db: &DatabaseConnection,
+    input: ChangeStageOwnerInput,
+) -> AppResult<stage_ownership::Model> {
+    let ownership_id = id::decode_as(&input.id, "StageOwnership", "id")?;
+    let note = text_change("note", &input.note, validate::TEXT_MAX)?;
+    let txn = begin_write(db).await?;
+    let current = stage_ownership::Entity::find_by_id(ownership_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("stage ownership", &*input.id))?;
+    let stage = journey_stage::Entity::find_by_id(current.stage_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("stage", current.stage_id))?;
+    let team = team::Entity::find_by_id(current.team_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("team", current.team_id))?;
+    let mut active = current.into_active_model();
+    match &input.dri {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => active.person_id = Set(None),
+        MaybeUndefined::Value(slug) => {
+            active.person_id = Set(Some(dri_of(&txn, &team, slug).await?))
+        }
+    }
+    if let Some(r) = input.responsibility {
+        if r == Responsibility::Accountable {
+            check_one_accountable(&txn, &stage, Some(ownership_id)).await?;
+        }
+        active.responsibility = Set(r.into());
+    }
+    if let Some(n) = note {
+        active.note = Set(n);
+    }
+    active.updated_at = Set(Utc::now());
+    // The stage and team do not change, so only the one-accountable index can be violated.
+    let row = active
+        .update(&txn)
+        .await
+        .map_err(|e| AppError::on_unique(e, accountable_taken(&stage.key, None).to_string()))?;
+    bump_journeys_of_stages(&txn, [stage.id]).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+async fn remove_stage_owner(
+    db: &DatabaseConnection,
+    input: RemoveStageOwnerInput,
+) -> AppResult<ID> {
+    let ownership_id = id::decode_as(&input.id, "StageOwnership", "id")?;
+    let txn = begin_write(db).await?;
+    let current = stage_ownership::Entity::find_by_id(ownership_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("stage ownership", &*input.id))?;
+    stage_ownership::Entity::delete_by_id(current.id)
+        .exec(&txn)
+        .await?;
+    bump_journeys_of_stages(&txn, [current.stage_id]).await?;
+    txn.commit().await?;
+    Ok(input.id)
+}
+
+async fn align_team_to_persona(
+    db: &DatabaseConnection,
+    input: AlignTeamToPersonaInput,
+) -> AppResult<team_persona_alignment::Model> {
+    use team_persona_alignment::Column as C;
+    let txn = begin_write(db).await?;
+    let team = team_by_slug(&txn, &input.team).await?;
+    let persona = persona_by_slug(&txn, &input.persona).await?;
+    let now = Utc::now();
+    // An upsert in one statement: realigning rewrites level and motion, and two editors
+    // aligning the same pair at once cannot collide.
+    team_persona_alignment::Entity::insert(team_persona_alignment::ActiveModel {
+        team_id: Set(team.id),
+        persona_id: Set(persona.id),
+        level: Set(input.level.into()),
+        motion: Set(input.motion.map(Into::into)),
+        provenance: Set(enums::Provenance::Editor),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([C::TeamId, C::PersonaId])
+            .update_columns([C::Level, C::Motion, C::Provenance, C::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    let row = team_persona_alignment::Entity::find()
+        .filter(C::TeamId.eq(team.id))
+        .filter(C::PersonaId.eq(persona.id))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal("the upserted alignment is missing"))?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+async fn unalign_team_from_persona(
+    db: &DatabaseConnection,
+    input: UnalignTeamFromPersonaInput,
+) -> AppResult<ID> {
+    use team_persona_alignment::Column as C;
+    let txn = begin_write(db).await?;
+    let team = team_by_slug(&txn, &input.team).await?;
+    let persona = persona_by_slug(&txn, &input.persona).await?;
+    let current = team_persona_alignment::Entity::find()
+        .filter(C::TeamId.eq(team.id))
+        .filter(C::PersonaId.eq(persona.id))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::not_found(
+                "team alignment",
+                format!("team {} to persona {}", team.slug, persona.slug),
+            )
+        })?;
+    team_persona_alignment::Entity::delete_by_id(current.id)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(id::encode("TeamAlignment", current.id))
+}
+
+/// Stage-ownership and team-alignment mutations.
+#[derive(Default)]
+pub struct OwnershipMutation;
+
+/// Stage-ownership and team-alignment mutations.
+#[Object]
+impl OwnershipMutation {
+    /// Gives a team a RACI responsibility for a journey stage, optionally with a DRI from the
+    /// team. A team that already has a responsibility for the stage, or a second ACCOUNTABLE
+    /// team, answers `CONFLICT`; a DRI who is not a member of the team answers
+    /// `BAD_USER_INPUT` on `dri`. The journey gets a new version.
+    async fn assign_stage_owner(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The stage, the team and its responsibility.")]
+        input: AssignStageOwnerInput,
+    ) -> Result<AssignStageOwnerPayload> {
+        let row = assign_stage_owner(db(ctx).extend()?, input)
+            .await
+            .extend()?;
+        Ok(AssignStageOwnerPayload {
+            ownership: StageOwnership(row),
+        })
+    }
+    /// Changes a stage ownership's responsibility, DRI or note, with the same rules as
+    /// `assignStageOwner`. The journey gets a new version.
+    async fn change_stage_owner(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ownership and the changes.")] input: ChangeStageOwnerInput,
+    ) -> Result<ChangeStageOwnerPayload> {
+        let row = change_stage_owner(db(ctx).extend()?, input)
+            .await
+            .extend()?;
+        Ok(ChangeStageOwnerPayload {
+            ownership: StageOwnership(row),
+        })
+    }
+    /// Removes a team's responsibility for a stage. The journey gets a new version.
+    async fn remove_stage_owner(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ownership to remove.")] input: RemoveStageOwnerInput,
+    ) -> Result<DeletePayload> {
+        let deleted_id = remove_stage_owner(db(ctx).extend()?, input)
+            .await
+            .extend()?;
+        Ok(DeletePayload { deleted_id })
+    }
+    /// Aligns a team to a persona, or changes the level and motion of an existing alignment.
+    async fn align_team_to_persona(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team, the persona and how they align.")]
+        input: AlignTeamToPersonaInput,
+    ) -> Result<AlignTeamToPersonaPayload> {
+        let row = align_team_to_persona(db(ctx).extend()?, input)
+            .await
+            .extend()?;
+        Ok(AlignTeamToPersonaPayload {
+            alignment: TeamAlignment(row),
+        })
+    }
+    /// Ends a team's alignment to a persona.
+    async fn unalign_team_from_persona(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The alignment to end.")] input: UnalignTeamFromPersonaInput,
+    ) -> Result<DeletePayload> {
+        let deleted_id = unalign_team_from_persona(db(ctx).extend()?, input)
+            .await
+            .extend()?;
+        Ok(DeletePayload { deleted_id })
     }
 }

@@ -163,7 +163,7 @@ pub struct Role(pub role::Model);
 #[Object]
 impl Role {
     /// Global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode("Role", self.0.id)
     }
     /// The job title.
@@ -188,7 +188,7 @@ pub struct PersonaLink(pub persona_link::Model);
 #[Object]
 impl PersonaLink {
     /// Global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode("PersonaLink", self.0.id)
     }
     /// How the personas relate.
@@ -791,47 +791,47 @@ pub struct PersonaMutation;
 #[Object]
 impl PersonaMutation {
     /// Creates a persona, with its roles.
-    async fn create_persona(&self, ctx: &Context<'_>, input: CreatePersonaInput) -> Result<CreatePersonaPayload> {
+    async fn create_persona(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: CreatePersonaInput) -> Result<CreatePersonaPayload> {
         let row = create_persona(db(ctx).extend()?, input).await.extend()?;
         Ok(CreatePersonaPayload { persona: Persona(row) })
     }
     /// Changes a persona; fails with `CONFLICT` when `expectedVersion` is stale.
-    async fn update_persona(&self, ctx: &Context<'_>, input: UpdatePersonaInput) -> Result<UpdatePersonaPayload> {
+    async fn update_persona(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: UpdatePersonaInput) -> Result<UpdatePersonaPayload> {
         let row = update_persona(db(ctx).extend()?, input).await.extend()?;
         Ok(UpdatePersonaPayload { persona: Persona(row) })
     }
     /// Marks a persona archived; it stays readable.
-    async fn archive_persona(&self, ctx: &Context<'_>, input: ArchivePersonaInput) -> Result<UpdatePersonaPayload> {
+    async fn archive_persona(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: ArchivePersonaInput) -> Result<UpdatePersonaPayload> {
         let row = archive_persona(db(ctx).extend()?, input).await.extend()?;
         Ok(UpdatePersonaPayload { persona: Persona(row) })
     }
     /// Deletes a persona and everything that belongs to it.
-    async fn delete_persona(&self, ctx: &Context<'_>, input: DeletePersonaInput) -> Result<DeletePayload> {
+    async fn delete_persona(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: DeletePersonaInput) -> Result<DeletePayload> {
         let deleted_id = delete_persona(db(ctx).extend()?, input).await.extend()?;
         Ok(DeletePayload { deleted_id })
     }
     /// Adds an example job title to a persona.
-    async fn add_role(&self, ctx: &Context<'_>, input: AddRoleInput) -> Result<RolePayload> {
+    async fn add_role(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: AddRoleInput) -> Result<RolePayload> {
         let row = add_role(db(ctx).extend()?, input).await.extend()?;
         Ok(RolePayload { role: Role(row) })
     }
     /// Renames or reorders a role.
-    async fn update_role(&self, ctx: &Context<'_>, input: UpdateRoleInput) -> Result<RolePayload> {
+    async fn update_role(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: UpdateRoleInput) -> Result<RolePayload> {
         let row = update_role(db(ctx).extend()?, input).await.extend()?;
         Ok(RolePayload { role: Role(row) })
     }
     /// Removes a role.
-    async fn remove_role(&self, ctx: &Context<'_>, input: RemoveRoleInput) -> Result<DeletePayload> {
+    async fn remove_role(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: RemoveRoleInput) -> Result<DeletePayload> {
         let deleted_id = remove_role(db(ctx).extend()?, input).await.extend()?;
         Ok(DeletePayload { deleted_id })
     }
     /// Links one persona to another.
-    async fn link_personas(&self, ctx: &Context<'_>, input: LinkPersonasInput) -> Result<LinkPersonasPayload> {
+    async fn link_personas(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: LinkPersonasInput) -> Result<LinkPersonasPayload> {
         let row = link_personas(db(ctx).extend()?, input).await.extend()?;
         Ok(LinkPersonasPayload { link: PersonaLink(row) })
     }
     /// Removes a link between personas.
-    async fn unlink_personas(&self, ctx: &Context<'_>, input: UnlinkPersonasInput) -> Result<DeletePayload> {
+    async fn unlink_personas(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: UnlinkPersonasInput) -> Result<DeletePayload> {
         let deleted_id = unlink_personas(db(ctx).extend()?, input).await.extend()?;
         Ok(DeletePayload { deleted_id })
     }

@@ -47,7 +47,7 @@ pub struct ProductRelevance(pub persona_product_relevance::Model);
 #[Object]
 impl ProductRelevance {
     /// Global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode("ProductRelevance", self.0.id)
     }
     /// How relevant the product is.

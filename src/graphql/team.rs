@@ -7,18 +7,26 @@ use super::loaders::{
     AlignmentsByTeam, LinksBySubject, MembershipsByPerson, MembershipsByTeam, OwnershipsByTeam,
     PersonById, TeamById,
 };
-use super::ownership::{StageOwnership, TeamAlignment};
+use super::ownership::{StageOwnership, TeamAlignment, bump_journeys_of_stages};
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
-use super::{db, id, loader};
+use super::persona::{DeletePayload, stale, text_change};
+use super::{begin_write, db, id, loader, validate};
 use crate::error::{AppError, AppResult};
-use async_graphql::{Context, ID, InputObject, Object, Result, ResultExt};
+use async_graphql::{
+    Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
+};
 use chrono::{DateTime, Utc};
-use entity::{enums, person, team, team_membership};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use entity::{enums, external_link, person, stage_ownership, team, team_membership};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+};
 
 /// A team that owns stages of journeys and aligns to personas.
 pub struct Team(pub team::Model);
 
+/// A team that owns stages of journeys and aligns to personas.
 #[Object]
 impl Team {
     /// Global ID, usable with `node(id:)`.
@@ -55,30 +63,59 @@ impl Team {
     }
     /// The team's members.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<TeamMember>> {
-        let rows = loader(ctx).extend()?.load_one(MembershipsByTeam(self.0.id)).await.extend()?;
-        Ok(rows.unwrap_or_default().into_iter().map(TeamMember).collect())
+        let rows = loader(ctx)
+            .extend()?
+            .load_one(MembershipsByTeam(self.0.id))
+            .await
+            .extend()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(TeamMember)
+            .collect())
     }
     /// The journey stages this team has a responsibility for.
     async fn ownerships(&self, ctx: &Context<'_>) -> Result<Vec<StageOwnership>> {
-        let rows = loader(ctx).extend()?.load_one(OwnershipsByTeam(self.0.id)).await.extend()?;
-        Ok(rows.unwrap_or_default().into_iter().map(StageOwnership).collect())
+        let rows = loader(ctx)
+            .extend()?
+            .load_one(OwnershipsByTeam(self.0.id))
+            .await
+            .extend()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(StageOwnership)
+            .collect())
     }
     /// The personas this team is aligned to.
     async fn aligned_personas(&self, ctx: &Context<'_>) -> Result<Vec<TeamAlignment>> {
-        let rows = loader(ctx).extend()?.load_one(AlignmentsByTeam(self.0.id)).await.extend()?;
-        Ok(rows.unwrap_or_default().into_iter().map(TeamAlignment).collect())
+        let rows = loader(ctx)
+            .extend()?
+            .load_one(AlignmentsByTeam(self.0.id))
+            .await
+            .extend()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(TeamAlignment)
+            .collect())
     }
     /// Documents about this team.
     async fn external_links(&self, ctx: &Context<'_>) -> Result<Vec<ExternalLink>> {
         let key = LinksBySubject(enums::SubjectType::Team, self.0.id);
         let rows = loader(ctx).extend()?.load_one(key).await.extend()?;
-        Ok(rows.unwrap_or_default().into_iter().map(ExternalLink).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(ExternalLink)
+            .collect())
     }
 }
 
 /// A person who belongs to teams and may be the DRI of a stage.
 pub struct Person(pub person::Model);
 
+/// A person who belongs to teams and may be the DRI of a stage.
 #[Object]
 impl Person {
     /// Global ID, usable with `node(id:)`.
@@ -99,18 +136,27 @@ impl Person {
     }
     /// The teams this person belongs to.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<TeamMember>> {
-        let rows = loader(ctx).extend()?.load_one(MembershipsByPerson(self.0.id)).await.extend()?;
-        Ok(rows.unwrap_or_default().into_iter().map(TeamMember).collect())
+        let rows = loader(ctx)
+            .extend()?
+            .load_one(MembershipsByPerson(self.0.id))
+            .await
+            .extend()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(TeamMember)
+            .collect())
     }
 }
 
 /// A person's membership of a team.
 pub struct TeamMember(pub team_membership::Model);
 
+/// A person's membership of a team.
 #[Object]
 impl TeamMember {
     /// Global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id::encode("TeamMember", self.0.id)
     }
     /// Lead or member.
@@ -119,12 +165,20 @@ impl TeamMember {
     }
     /// The team.
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
-        let row = loader(ctx).extend()?.load_one(TeamById(self.0.team_id)).await.extend()?;
+        let row = loader(ctx)
+            .extend()?
+            .load_one(TeamById(self.0.team_id))
+            .await
+            .extend()?;
         Ok(row.map(Team))
     }
     /// The person.
     async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        let row = loader(ctx).extend()?.load_one(PersonById(self.0.person_id)).await.extend()?;
+        let row = loader(ctx)
+            .extend()?
+            .load_one(PersonById(self.0.person_id))
+            .await
+            .extend()?;
         Ok(row.map(Person))
     }
 }
@@ -184,16 +238,30 @@ pub struct TeamQuery;
 #[Object]
 impl TeamQuery {
     /// One team by slug, or null.
-    async fn team(&self, ctx: &Context<'_>, #[graphql(desc = "The team's slug.")] slug: String) -> Result<Option<Team>> {
+    async fn team(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team's slug.")] slug: String,
+    ) -> Result<Option<Team>> {
         let db = db(ctx).extend()?;
-        let row = team::Entity::find().filter(team::Column::Slug.eq(slug)).one(db).await;
+        let row = team::Entity::find()
+            .filter(team::Column::Slug.eq(slug))
+            .one(db)
+            .await;
         Ok(row.map_err(AppError::from).extend()?.map(Team))
     }
 
     /// One person by slug, or null.
-    async fn person(&self, ctx: &Context<'_>, #[graphql(desc = "The person's slug.")] slug: String) -> Result<Option<Person>> {
+    async fn person(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The person's slug.")] slug: String,
+    ) -> Result<Option<Person>> {
         let db = db(ctx).extend()?;
-        let row = person::Entity::find().filter(person::Column::Slug.eq(slug)).one(db).await;
+        let row = person::Entity::find()
+            .filter(person::Column::Slug.eq(slug))
+            .one(db)
+            .await;
         Ok(row.map_err(AppError::from).extend()?.map(Person))
     }
 
@@ -203,10 +271,13 @@ impl TeamQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Which teams to list.")] filter: Option<TeamFilter>,
-        #[graphql(desc = "The order of the list; by name when omitted.")] order_by: Option<TeamOrder>,
+        #[graphql(desc = "The order of the list; by name when omitted.")] order_by: Option<
+            TeamOrder,
+        >,
         #[graphql(desc = "Items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Items before this cursor.")] before: Option<String>,
-        #[graphql(desc = "At most this many items from the start (at most 100; 20 by default).")] first: Option<i32>,
+        #[graphql(desc = "At most this many items from the start (at most 100; 20 by default).")]
+        first: Option<i32>,
         #[graphql(desc = "At most this many items from the end (at most 100).")] last: Option<i32>,
     ) -> Result<Conn<Team>> {
         let db = db(ctx).extend()?;
@@ -217,7 +288,10 @@ impl TeamQuery {
         }
         if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
             use team::Column as C;
-            q = q.filter(pagination::text_search(s, &[C::Slug, C::Name, C::Description]));
+            q = q.filter(pagination::text_search(
+                s,
+                &[C::Slug, C::Name, C::Description],
+            ));
         }
         let order = order_by.unwrap_or_default();
         let descending = order.direction == OrderDirection::Desc;
@@ -235,7 +309,524 @@ impl TeamQuery {
                 key: |m: &team::Model| SortValue::Text(m.slug.clone()),
             },
         };
-        let args = PageArgs { after, before, first, last };
-        pagination::paginate(db, q, ordering, args, Team).await.extend()
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        pagination::paginate(db, q, ordering, args, Team)
+            .await
+            .extend()
+    }
+}
+
+/// The membership of `person_id` in `team_id`, if any.
+pub async fn membership(
+    db: &impl ConnectionTrait,
+    team_id: i32,
+    person_id: i32,
+) -> AppResult<Option<team_membership::Model>> {
+    Ok(team_membership::Entity::find()
+        .filter(team_membership::Column::TeamId.eq(team_id))
+        .filter(team_membership::Column::PersonId.eq(person_id))
+        .one(db)
+        .await?)
+}
+
+/// Input of `createTeam`.
+#[derive(InputObject)]
+pub struct CreateTeamInput {
+    /// Kebab-case key, unique and immutable.
+    pub slug: String,
+    /// Display name (1 to 200 characters).
+    pub name: String,
+    /// The department the team belongs to.
+    pub department: Department,
+    /// What the team does.
+    pub description: Option<String>,
+}
+
+/// Result of `createTeam`.
+#[derive(SimpleObject)]
+pub struct CreateTeamPayload {
+    /// The new team.
+    pub team: Team,
+}
+
+/// Input of `updateTeam`: fields left out keep their value; null clears the description.
+#[derive(InputObject)]
+pub struct UpdateTeamInput {
+    /// The team to change.
+    pub slug: String,
+    /// The version the editor last read; a different current version answers `CONFLICT`.
+    pub expected_version: i32,
+    /// New display name.
+    pub name: Option<String>,
+    /// New department.
+    pub department: Option<Department>,
+    /// New description.
+    pub description: MaybeUndefined<String>,
+}
+
+/// Result of `updateTeam`.
+#[derive(SimpleObject)]
+pub struct UpdateTeamPayload {
+    /// The team as it is now.
+    pub team: Team,
+}
+
+/// Input of `deleteTeam`.
+#[derive(InputObject)]
+pub struct DeleteTeamInput {
+    /// The team to delete, with its memberships, stage ownerships, alignments and links.
+    pub slug: String,
+}
+
+/// Input of `createPerson`.
+#[derive(InputObject)]
+pub struct CreatePersonInput {
+    /// Kebab-case key, unique and immutable.
+    pub slug: String,
+    /// Display name (1 to 200 characters).
+    pub name: String,
+    /// E-mail address.
+    pub email: Option<String>,
+}
+
+/// Result of `createPerson`.
+#[derive(SimpleObject)]
+pub struct CreatePersonPayload {
+    /// The new person.
+    pub person: Person,
+}
+
+/// Input of `updatePerson`: fields left out keep their value; null clears the e-mail address.
+#[derive(InputObject)]
+pub struct UpdatePersonInput {
+    /// The person to change.
+    pub slug: String,
+    /// New display name.
+    pub name: Option<String>,
+    /// New e-mail address.
+    pub email: MaybeUndefined<String>,
+}
+
+/// Result of `updatePerson`.
+#[derive(SimpleObject)]
+pub struct UpdatePersonPayload {
+    /// The person as they are now.
+    pub person: Person,
+}
+
+/// Input of `deletePerson`.
+#[derive(InputObject)]
+pub struct DeletePersonInput {
+    /// The person to delete; their memberships go too and the stages they were DRI of keep
+    /// their owner without a DRI.
+    pub slug: String,
+}
+
+/// Input of `addTeamMember`.
+#[derive(InputObject)]
+pub struct AddTeamMemberInput {
+    /// The team's slug.
+    pub team: String,
+    /// The person's slug.
+    pub person: String,
+    /// Lead or member; member unless given.
+    #[graphql(default_with = "MembershipRole::Member")]
+    pub role: MembershipRole,
+}
+
+/// Result of `addTeamMember`.
+#[derive(SimpleObject)]
+pub struct AddTeamMemberPayload {
+    /// The new membership.
+    pub member: TeamMember,
+}
+
+/// Input of `changeTeamMemberRole`.
+#[derive(InputObject)]
+pub struct ChangeTeamMemberRoleInput {
+    /// The team's slug.
+    pub team: String,
+    /// The member's slug.
+    pub person: String,
+    /// The new role.
+    pub role: MembershipRole,
+}
+
+/// Result of `changeTeamMemberRole`.
+#[derive(SimpleObject)]
+pub struct ChangeTeamMemberRolePayload {
+    /// The membership as it is now.
+    pub member: TeamMember,
+}
+
+/// Input of `removeTeamMember`.
+#[derive(InputObject)]
+pub struct RemoveTeamMemberInput {
+    /// The team's slug.
+    pub team: String,
+    /// The member's slug.
+    pub person: String,
+}
+
+async fn create_team(db: &DatabaseConnection, input: CreateTeamInput) -> AppResult<team::Model> {
+    let slug = validate::slug("slug", &input.slug)?;
+    let name = validate::name("name", &input.name)?;
+    let description = validate::optional(
+        "description",
+        input.description.as_deref(),
+        validate::LONG_TEXT_MAX,
+    )?;
+    let txn = begin_write(db).await?;
+    let now = Utc::now();
+    let row = team::ActiveModel {
+        slug: Set(slug.clone()),
+        name: Set(name),
+        department: Set(input.department.into()),
+        description: Set(description),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| AppError::on_unique(e, format!("a team with slug {slug} already exists")))?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+async fn update_team(db: &DatabaseConnection, input: UpdateTeamInput) -> AppResult<team::Model> {
+    use team::Column as C;
+    let mut update = team::Entity::update_many()
+        .col_expr(C::Version, Expr::col(C::Version).add(1))
+        .col_expr(C::UpdatedAt, Expr::value(Utc::now()));
+    if let Some(v) = &input.name {
+        update = update.col_expr(C::Name, Expr::value(validate::name("name", v)?));
+    }
+    if let Some(v) = input.department {
+        update = update.col_expr(C::Department, Expr::value(enums::Department::from(v)));
+    }
+    if let Some(v) = text_change("description", &input.description, validate::LONG_TEXT_MAX)? {
+        update = update.col_expr(C::Description, Expr::value(v));
+    }
+
+    let txn = begin_write(db).await?;
+    let current = team_by_slug(&txn, &input.slug).await?;
+    let result = update
+        .filter(C::Id.eq(current.id))
+        .filter(C::Version.eq(input.expected_version))
+        .exec(&txn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(stale("team", &input.slug, current.version));
+    }
+    let row = team::Entity::find_by_id(current.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("team", &input.slug))?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The stages whose ownership rows match `condition`: their journeys change with those rows.
+async fn owned_stages(
+    db: &impl ConnectionTrait,
+    condition: sea_orm::Condition,
+) -> AppResult<Vec<i32>> {
+    Ok(stage_ownership::Entity::find()
+        .select_only()
+        .column(stage_ownership::Column::StageId)
+        .filter(condition)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+async fn delete_team(db: &DatabaseConnection, input: DeleteTeamInput) -> AppResult<ID> {
+    let txn = begin_write(db).await?;
+    let current = team_by_slug(&txn, &input.slug).await?;
+    let stages = owned_stages(
+        &txn,
+        sea_orm::Condition::all().add(stage_ownership::Column::TeamId.eq(current.id)),
+    )
+    .await?;
+    bump_journeys_of_stages(&txn, stages).await?;
+    // External links point at their subject without a foreign key, so they go by hand;
+    // memberships, ownerships and alignments cascade.
+    external_link::Entity::delete_many()
+        .filter(external_link::Column::SubjectType.eq(enums::SubjectType::Team))
+        .filter(external_link::Column::SubjectId.eq(current.id))
+        .exec(&txn)
+        .await?;
+    team::Entity::delete_by_id(current.id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(id::encode("Team", current.id))
+}
+
+async fn create_person(
+    db: &DatabaseConnection,
+    input: CreatePersonInput,
+) -> AppResult<person::Model> {
+    let slug = validate::slug("slug", &input.slug)?;
+    let name = validate::name("name", &input.name)?;
+    let email = validate::email("email", input.email.as_deref())?;
+    let txn = begin_write(db).await?;
+    let now = Utc::now();
+    let row = person::ActiveModel {
+        slug: Set(slug.clone()),
+        name: Set(name),
+        email: Set(email),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| AppError::on_unique(e, format!("a person with slug {slug} already exists")))?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+async fn update_person(
+    db: &DatabaseConnection,
+    input: UpdatePersonInput,
+) -> AppResult<person::Model> {
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| validate::name("name", n))
+        .transpose()?;
+    let email = match &input.email {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(e) => Some(validate::email("email", Some(e))?),
+    };
+    let txn = begin_write(db).await?;
+    let mut active = person_by_slug(&txn, &input.slug).await?.into_active_model();
+    if let Some(n) = name {
+        active.name = Set(n);
+    }
+    if let Some(e) = email {
+        active.email = Set(e);
+    }
+    active.updated_at = Set(Utc::now());
+    let row = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+async fn delete_person(db: &DatabaseConnection, input: DeletePersonInput) -> AppResult<ID> {
+    let txn = begin_write(db).await?;
+    let current = person_by_slug(&txn, &input.slug).await?;
+    let dri_of = sea_orm::Condition::all().add(stage_ownership::Column::PersonId.eq(current.id));
+    let stages = owned_stages(&txn, dri_of.clone()).await?;
+    // The foreign key would null these too; doing it here keeps the journeys' versions honest
+    // and does not depend on the backend enforcing foreign keys.
+    stage_ownership::Entity::update_many()
+        .col_expr(
+            stage_ownership::Column::PersonId,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(stage_ownership::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(dri_of)
+        .exec(&txn)
+        .await?;
+    bump_journeys_of_stages(&txn, stages).await?;
+    person::Entity::delete_by_id(current.id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(id::encode("Person", current.id))
+}
+
+async fn add_team_member(
+    db: &DatabaseConnection,
+    input: AddTeamMemberInput,
+) -> AppResult<team_membership::Model> {
+    let txn = begin_write(db).await?;
+    let team = team_by_slug(&txn, &input.team).await?;
+    let person = person_by_slug(&txn, &input.person).await?;
+    let duplicate = || format!("{} is already a member of team {}", person.slug, team.slug);
+    if membership(&txn, team.id, person.id).await?.is_some() {
+        return Err(AppError::conflict(duplicate()));
+    }
+    let now = Utc::now();
+    let row = team_membership::ActiveModel {
+        team_id: Set(team.id),
+        person_id: Set(person.id),
+        role: Set(input.role.into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| AppError::on_unique(e, duplicate()))?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The membership of a person (by slug) in a team (by slug), or `NOT_FOUND`.
+async fn member_by_slugs(
+    db: &impl ConnectionTrait,
+    team_slug: &str,
+    person_slug: &str,
+) -> AppResult<team_membership::Model> {
+    let team = team_by_slug(db, team_slug).await?;
+    let person = person_by_slug(db, person_slug).await?;
+    membership(db, team.id, person.id).await?.ok_or_else(|| {
+        AppError::not_found("team member", format!("{person_slug} in team {team_slug}"))
+    })
+}
+
+async fn change_team_member_role(
+    db: &DatabaseConnection,
+    input: ChangeTeamMemberRoleInput,
+) -> AppResult<team_membership::Model> {
+    let txn = begin_write(db).await?;
+    let mut active = member_by_slugs(&txn, &input.team, &input.person)
+        .await?
+        .into_active_model();
+    active.role = Set(input.role.into());
+    active.updated_at = Set(Utc::now());
+    let row = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+async fn remove_team_member(
+    db: &DatabaseConnection,
+    input: RemoveTeamMemberInput,
+) -> AppResult<ID> {
+    let txn = begin_write(db).await?;
+    let member = member_by_slugs(&txn, &input.team, &input.person).await?;
+    // A DRI must be a member of the owning team, so leaving the team ends being its DRI.
+    let dri_of = sea_orm::Condition::all()
+        .add(stage_ownership::Column::TeamId.eq(member.team_id))
+        .add(stage_ownership::Column::PersonId.eq(member.person_id));
+    let stages = owned_stages(&txn, dri_of.clone()).await?;
+    stage_ownership::Entity::update_many()
+        .col_expr(
+            stage_ownership::Column::PersonId,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(stage_ownership::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(dri_of)
+        .exec(&txn)
+        .await?;
+    bump_journeys_of_stages(&txn, stages).await?;
+    team_membership::Entity::delete_by_id(member.id)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(id::encode("TeamMember", member.id))
+}
+
+/// Team, person and membership mutations.
+#[derive(Default)]
+pub struct TeamMutation;
+
+/// Team, person and membership mutations.
+#[Object]
+impl TeamMutation {
+    /// Creates a team; a taken slug answers `CONFLICT`.
+    async fn create_team(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team to create.")] input: CreateTeamInput,
+    ) -> Result<CreateTeamPayload> {
+        let row = create_team(db(ctx).extend()?, input).await.extend()?;
+        Ok(CreateTeamPayload { team: Team(row) })
+    }
+    /// Changes a team; fails with `CONFLICT` when `expectedVersion` is stale.
+    async fn update_team(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team and the changes.")] input: UpdateTeamInput,
+    ) -> Result<UpdateTeamPayload> {
+        let row = update_team(db(ctx).extend()?, input).await.extend()?;
+        Ok(UpdateTeamPayload { team: Team(row) })
+    }
+    /// Deletes a team with its memberships, stage ownerships, persona alignments and external
+    /// links; the journeys it owned stages of get a new version.
+    async fn delete_team(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team to delete.")] input: DeleteTeamInput,
+    ) -> Result<DeletePayload> {
+        let deleted_id = delete_team(db(ctx).extend()?, input).await.extend()?;
+        Ok(DeletePayload { deleted_id })
+    }
+    /// Creates a person; a taken slug answers `CONFLICT`.
+    async fn create_person(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The person to create.")] input: CreatePersonInput,
+    ) -> Result<CreatePersonPayload> {
+        let row = create_person(db(ctx).extend()?, input).await.extend()?;
+        Ok(CreatePersonPayload {
+            person: Person(row),
+        })
+    }
+    /// Renames a person or changes their e-mail address.
+    async fn update_person(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The person and the changes.")] input: UpdatePersonInput,
+    ) -> Result<UpdatePersonPayload> {
+        let row = update_person(db(ctx).extend()?, input).await.extend()?;
+        Ok(UpdatePersonPayload {
+            person: Person(row),
+        })
+    }
+    /// Deletes a person with their memberships; stages they were the DRI of keep their owning
+    /// team and lose the DRI.
+    async fn delete_person(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The person to delete.")] input: DeletePersonInput,
+    ) -> Result<DeletePayload> {
+        let deleted_id = delete_person(db(ctx).extend()?, input).await.extend()?;
+        Ok(DeletePayload { deleted_id })
+    }
+    /// Adds a person to a team; a person already in the team answers `CONFLICT`.
+    async fn add_team_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team, the person and their role.")] input: AddTeamMemberInput,
+    ) -> Result<AddTeamMemberPayload> {
+        let row = add_team_member(db(ctx).extend()?, input).await.extend()?;
+        Ok(AddTeamMemberPayload {
+            member: TeamMember(row),
+        })
+    }
+    /// Makes a member a lead, or a lead a member.
+    async fn change_team_member_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The membership and its new role.")] input: ChangeTeamMemberRoleInput,
+    ) -> Result<ChangeTeamMemberRolePayload> {
+        let row = change_team_member_role(db(ctx).extend()?, input)
+            .await
+            .extend()?;
+        Ok(ChangeTeamMemberRolePayload {
+            member: TeamMember(row),
+        })
+    }
+    /// Removes a person from a team. Where they were the DRI of a stage owned by that team, the
+    /// DRI is cleared in the same transaction (the team stays the owner, without a DRI), since a
+    /// DRI must be a member of the owning team.
+    async fn remove_team_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The membership to end.")] input: RemoveTeamMemberInput,
+    ) -> Result<DeletePayload> {
+        let deleted_id = remove_team_member(db(ctx).extend()?, input)
+            .await
+            .extend()?;
+        Ok(DeletePayload { deleted_id })
     }
 }

@@ -7,5 +7,7 @@ mod helpers;
 mod smoke;
 mod schema;
 mod personas;
+mod teams;
+mod ownership;
 mod journeys;
 mod products;
