@@ -3,7 +3,7 @@
 //! status codes of the GraphQL-over-HTTP specification.
 
 use super::AppSchema;
-use super::loaders::loaders;
+use super::loaders::{Batches, loaders};
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response, Variables};
 use axum::body::Bytes;
@@ -11,7 +11,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use sea_orm::DatabaseConnection;
-use serde::Deserialize;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 /// The media type of the GraphQL-over-HTTP specification.
@@ -116,12 +117,40 @@ fn is_request_error(resp: &Response) -> bool {
     resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty())
 }
 
+/// One response as written on the wire: async-graphql's own serialisation (which keeps fields in
+/// selection order), except that a request error has no `data` entry. The GraphQL spec leaves it
+/// out when an error was raised before execution began; `"data": null` would tell the client
+/// that execution ran and failed.
+struct WireResponse<'a>(&'a Response);
+
+impl Serialize for WireResponse<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let resp = self.0;
+        if !is_request_error(resp) {
+            return resp.serialize(serializer);
+        }
+        let mut map = serializer.serialize_map(None)?;
+        if !resp.extensions.is_empty() {
+            map.serialize_entry("extensions", &resp.extensions)?;
+        }
+        map.serialize_entry("errors", &resp.errors)?;
+        map.end()
+    }
+}
+
+fn batch_body(batch: &BatchResponse) -> serde_json::Result<String> {
+    match batch {
+        BatchResponse::Single(r) => serde_json::to_string(&WireResponse(r)),
+        BatchResponse::Batch(list) => serde_json::to_string(&list.iter().map(WireResponse).collect::<Vec<_>>()),
+    }
+}
+
 fn graphql_response(media: Media, batch: BatchResponse) -> HttpResponse {
     let status = match (&batch, media) {
         (BatchResponse::Single(r), Media::GraphqlResponseJson) if is_request_error(r) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
-    let body = match serde_json::to_string(&batch) {
+    let body = match batch_body(&batch) {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "could not serialise a GraphQL response");
@@ -135,12 +164,13 @@ fn graphql_response(media: Media, batch: BatchResponse) -> HttpResponse {
 
 async fn execute(state: &GraphqlState, batch: BatchRequest) -> BatchResponse {
     // Each request of a batch gets its own loader, so caches never outlive one request.
-    let with_loader = |r: Request| r.data(loaders(state.db.clone()));
+    let batches = Batches::default();
+    let with_loader = |r: Request| r.data(loaders(state.db.clone(), &batches));
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(with_loader(r)),
         BatchRequest::Batch(list) => BatchRequest::Batch(list.into_iter().map(with_loader).collect()),
     };
-    state.schema.execute_batch(batch).await
+    batches.run(state.schema.execute_batch(batch)).await
 }
 
 /// `POST /graphql`.

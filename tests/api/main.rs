@@ -6,8 +6,10 @@
 mod helpers;
 mod smoke;
 mod schema;
+mod graphiql;
 mod personas;
 mod teams;
 mod ownership;
 mod journeys;
 mod products;
+mod http;

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Browser and protocol checks against the real binary: builds persona-graph, starts it on a free
+# port over a temporary SQLite database (seeded at start-up), waits for /health, then runs
+#   graphiql-offline.mjs    headless Chromium, network cut off: GraphiQL loads, runs, shows docs
+#   graphql-http-audit.mjs  the official GraphQL-over-HTTP audit (fails on MUST failures)
+# and stops the server. Needs cargo, node/npm and /usr/bin/chromium (or CHROMIUM=...).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+screenshot="${SCREENSHOT:-/tmp/graphiql.png}"
+
+echo "--- building persona-graph"
+(cd "$root" && cargo build --bin persona-graph)
+
+echo "--- installing the browser-test packages (npm ci)"
+(cd "$here" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+
+tmp="$(mktemp -d)"
+server_pid=""
+stop_server() {
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap stop_server EXIT
+
+# A port the kernel just handed out and released: free unless something races for it, in which
+# case the server fails to bind and the health loop below reports it.
+port="$(node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')"
+base="http://127.0.0.1:$port"
+
+echo "--- starting persona-graph on $base (SQLite in $tmp)"
+DATABASE_URL="sqlite://$tmp/persona-graph.db?mode=rwc" BIND="127.0.0.1:$port" SEED="${SEED:-always}" RUST_LOG="${RUST_LOG:-info}" \
+  "$target_dir/debug/persona-graph" serve >"$tmp/server.log" 2>&1 &
+server_pid=$!
+
+# Bounded wait: 150 tries, 0.2 s apart (30 s at most), giving up at once if the server died.
+healthy=""
+for _ in $(seq 1 150); do
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    break
+  fi
+  if curl -fsS --max-time 2 "$base/health" >/dev/null 2>&1; then
+    healthy=yes
+    break
+  fi
+  sleep 0.2
+done
+if [[ -z "$healthy" ]]; then
+  echo "persona-graph did not become healthy; its log:" >&2
+  cat "$tmp/server.log" >&2
+  exit 1
+fi
+
+status=0
+echo "--- GraphiQL in headless Chromium, network cut off"
+node "$here/graphiql-offline.mjs" "$base" "$screenshot" || status=1
+
+echo "--- GraphQL-over-HTTP audit (graphql-http)"
+node "$here/graphql-http-audit.mjs" "$base/graphql" || status=1
+
+if [[ "$status" -ne 0 ]]; then
+  echo "--- server log" >&2
+  cat "$tmp/server.log" >&2
+fi
+exit "$status"
