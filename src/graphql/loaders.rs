@@ -7,8 +7,15 @@
 use crate::error::{AppError, AppResult};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::enums;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
 
 /// Loads catalog rows for one request.
 pub struct CatalogLoader {
@@ -18,9 +25,93 @@ pub struct CatalogLoader {
 /// The per-request loader, as resolvers see it.
 pub type Loaders = DataLoader<CatalogLoader, HashMapCache>;
 
-/// A fresh loader (and cache) for one request.
-pub fn loaders(db: DatabaseConnection) -> Loaders {
-    DataLoader::with_cache(CatalogLoader { db }, tokio::spawn, HashMapCache::default())
+/// A fresh loader (and cache) for one request, whose batches `batches` runs.
+pub fn loaders(db: DatabaseConnection, batches: &Batches) -> Loaders {
+    let queue = batches.clone();
+    // No delay: a batch takes its keys when `Batches::run` starts it, which is already the
+    // moment no resolver can add one.
+    DataLoader::with_cache(
+        CatalogLoader { db },
+        move |batch| queue.spawn(batch),
+        HashMapCache::default(),
+    )
+    .delay(std::time::Duration::ZERO)
+}
+
+/// The DataLoader batches of one request, started when the request is idle.
+///
+/// async-graphql's DataLoader starts a batch a fixed delay (1 ms) after its first key. A
+/// relation level of a large response can take longer than that to resolve (the executor
+/// yields between list items, and on a multi-threaded runtime the timer fires regardless),
+/// so one level was split over more statements the more rows it had. Here a batch waits
+/// until the request cannot make progress without it: every resolver that can run has run
+/// and registered its keys (the JavaScript DataLoader's "end of tick"). The statement count
+/// then follows the depth of the query, not its rows, and no level waits for a timer.
+#[derive(Clone, Default)]
+pub struct Batches(Arc<Mutex<Vec<BoxFuture<'static, ()>>>>);
+
+impl Batches {
+    /// Queues a batch until the request is idle; the DataLoader's spawner.
+    fn spawn(&self, batch: BoxFuture<'static, ()>) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(batch);
+    }
+
+    fn take(&self) -> Vec<BoxFuture<'static, ()>> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Runs `request`, and the batches its loaders queue, to completion. Every loader the
+    /// request uses must have been made with these batches: nothing else starts them.
+    pub async fn run<F: Future>(&self, request: F) -> F::Output {
+        let mut request = pin!(request);
+        let mut running = FuturesUnordered::new();
+        poll_fn(|cx| {
+            loop {
+                let flag = Arc::new(WokenFlag {
+                    woken: AtomicBool::new(false),
+                    outer: cx.waker().clone(),
+                });
+                let waker = Waker::from(flag.clone());
+                let mut inner = Context::from_waker(&waker);
+                // Hand finished batches' rows to their resolvers first, then resolve.
+                while let Poll::Ready(Some(())) = running.poll_next_unpin(&mut inner) {}
+                if let Poll::Ready(out) = request.as_mut().poll(&mut inner) {
+                    return Poll::Ready(out);
+                }
+                // Woken while being polled (a yield, or a batch that just finished): there is
+                // more to resolve first, and this task is already scheduled again.
+                if flag.woken.load(Ordering::SeqCst) {
+                    return Poll::Pending;
+                }
+                let queued = self.take();
+                if queued.is_empty() {
+                    return Poll::Pending;
+                }
+                running.extend(queued);
+            }
+        })
+        .await
+    }
+}
+
+/// A waker that records whether it was woken before passing the wake-up on.
+struct WokenFlag {
+    woken: AtomicBool,
+    outer: Waker,
+}
+
+impl Wake for WokenFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.outer.wake_by_ref();
+    }
 }
 
 /// Declares a key type that loads rows of `$module` by primary key.
@@ -130,7 +221,10 @@ impl Loader<JourneysByKind> for CatalogLoader {
     type Value = Vec<entity::journey::Model>;
     type Error = AppError;
 
-    async fn load(&self, keys: &[JourneysByKind]) -> AppResult<HashMap<JourneysByKind, Self::Value>> {
+    async fn load(
+        &self,
+        keys: &[JourneysByKind],
+    ) -> AppResult<HashMap<JourneysByKind, Self::Value>> {
         use entity::journey::{Column, Entity};
         let rows = Entity::find()
             .filter(Column::PersonaKind.is_in(keys.iter().map(|k| k.0)))
@@ -140,7 +234,9 @@ impl Loader<JourneysByKind> for CatalogLoader {
             .await?;
         let mut map: HashMap<JourneysByKind, Self::Value> = HashMap::new();
         for m in rows {
-            map.entry(JourneysByKind(m.persona_kind)).or_default().push(m);
+            map.entry(JourneysByKind(m.persona_kind))
+                .or_default()
+                .push(m);
         }
         Ok(map)
     }
@@ -154,7 +250,10 @@ impl Loader<LinksBySubject> for CatalogLoader {
     type Value = Vec<entity::external_link::Model>;
     type Error = AppError;
 
-    async fn load(&self, keys: &[LinksBySubject]) -> AppResult<HashMap<LinksBySubject, Self::Value>> {
+    async fn load(
+        &self,
+        keys: &[LinksBySubject],
+    ) -> AppResult<HashMap<LinksBySubject, Self::Value>> {
         use entity::external_link::{Column, Entity};
         let mut map: HashMap<LinksBySubject, Self::Value> = HashMap::new();
         // One statement per subject type present in the batch (at most four).
@@ -170,7 +269,9 @@ impl Loader<LinksBySubject> for CatalogLoader {
                 .all(&self.db)
                 .await?;
             for m in rows {
-                map.entry(LinksBySubject(m.subject_type, m.subject_id)).or_default().push(m);
+                map.entry(LinksBySubject(m.subject_type, m.subject_id))
+                    .or_default()
+                    .push(m);
             }
         }
         Ok(map)

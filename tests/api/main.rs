@@ -3,13 +3,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod helpers;
-mod smoke;
-mod schema;
+mod catalog;
+mod cli;
+mod dashboards;
 mod graphiql;
-mod personas;
-mod teams;
-mod ownership;
-mod journeys;
-mod products;
+mod helpers;
 mod http;
+mod journeys;
+mod nested_reads;
+mod node;
+mod ownership;
+mod personas;
+mod products;
+mod schema;
+mod smoke;
+mod teams;
