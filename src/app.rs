@@ -1,8 +1,8 @@
 //! The HTTP application: state, routes, middleware and graceful serving.
 
+use crate::graphiql;
 use crate::graphql::http::{self, GraphqlState};
 use crate::graphql::{AppSchema, build_schema};
-use crate::graphiql;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,7 +37,10 @@ impl AppState {
 
 /// The service's routes: `/graphql`, `/graphiql`, `/health`, `/ready`.
 pub fn router(state: AppState) -> Router {
-    let gql = GraphqlState { schema: state.schema.clone(), db: state.db.clone() };
+    let gql = GraphqlState {
+        schema: state.schema.clone(),
+        db: state.db.clone(),
+    };
     let graphql = Router::new()
         .route("/graphql", get(http::get).post(http::post))
         .with_state(gql);
@@ -48,7 +51,10 @@ pub fn router(state: AppState) -> Router {
         .merge(graphql)
         .merge(graphiql::router())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -75,5 +81,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -66,7 +66,10 @@ pub struct ServeArgs {
 
 impl Default for ServeArgs {
     fn default() -> Self {
-        Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), seed: SeedMode::IfEmpty }
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            seed: SeedMode::IfEmpty,
+        }
     }
 }
 

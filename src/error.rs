@@ -27,12 +27,18 @@ pub type AppResult<T> = Result<T, AppError>;
 impl AppError {
     /// A validation failure of `field`.
     pub fn bad_input(field: impl Into<String>, rule: impl Into<String>) -> Self {
-        Self::BadInput { field: field.into(), rule: rule.into() }
+        Self::BadInput {
+            field: field.into(),
+            rule: rule.into(),
+        }
     }
 
     /// An unknown slug or ID.
     pub fn not_found(what: &'static str, key: impl std::fmt::Display) -> Self {
-        Self::NotFound { what, key: key.to_string() }
+        Self::NotFound {
+            what,
+            key: key.to_string(),
+        }
     }
 
     /// A conflict with the current state.

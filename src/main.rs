@@ -3,8 +3,8 @@
 use anyhow::Context;
 use clap::Parser;
 use persona_graph::config::{Cli, Command, GlobalArgs, LogFormat, SeedMode, ServeArgs};
-use sea_orm::DatabaseConnection;
 use persona_graph::{app, catalog, db, graphql};
+use sea_orm::DatabaseConnection;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -21,7 +21,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Seed => {
             let conn = open(&cli.global).await?;
-            let report = catalog::seed(&conn).await.context("loading the seed catalog")?;
+            let report = catalog::seed(&conn)
+                .await
+                .context("loading the seed catalog")?;
             tracing::info!(?report, "seed catalog loaded");
         }
         Command::Serve(args) => {
@@ -32,7 +34,9 @@ async fn main() -> anyhow::Result<()> {
                 SeedMode::Never => false,
             };
             if seed {
-                let report = catalog::seed(&conn).await.context("loading the seed catalog")?;
+                let report = catalog::seed(&conn)
+                    .await
+                    .context("loading the seed catalog")?;
                 tracing::info!(?report, "seed catalog loaded");
             }
             let listener = tokio::net::TcpListener::bind(args.bind)
@@ -43,7 +47,12 @@ async fn main() -> anyhow::Result<()> {
                 args.bind,
                 args.bind
             );
-            app::serve(listener, app::router(app::AppState::new(conn)), shutdown_signal()).await?;
+            app::serve(
+                listener,
+                app::router(app::AppState::new(conn)),
+                shutdown_signal(),
+            )
+            .await?;
             tracing::info!("stopped");
         }
     }
@@ -62,7 +71,9 @@ async fn open(global: &GlobalArgs) -> anyhow::Result<DatabaseConnection> {
 fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

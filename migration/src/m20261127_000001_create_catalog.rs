@@ -13,11 +13,19 @@ struct Fk {
 }
 
 const fn cascade(column: &'static str, target: &'static str) -> Fk {
-    Fk { column, target, on_delete: ForeignKeyAction::Cascade }
+    Fk {
+        column,
+        target,
+        on_delete: ForeignKeyAction::Cascade,
+    }
 }
 
 const fn set_null(column: &'static str, target: &'static str) -> Fk {
-    Fk { column, target, on_delete: ForeignKeyAction::SetNull }
+    Fk {
+        column,
+        target,
+        on_delete: ForeignKeyAction::SetNull,
+    }
 }
 
 /// A table with an integer key, the given columns, `created_at` and `updated_at`.
@@ -75,7 +83,11 @@ fn tables() -> Vec<TableCreateStatement> {
         ),
         table(
             "role",
-            vec![integer("persona_id"), string_len("title", 200), integer("sort_order")],
+            vec![
+                integer("persona_id"),
+                string_len("title", 200),
+                integer("sort_order"),
+            ],
             &[cascade("persona_id", "persona")],
         ),
         table(
@@ -87,11 +99,18 @@ fn tables() -> Vec<TableCreateStatement> {
                 text_null("note"),
                 enum_col("provenance"),
             ],
-            &[cascade("from_persona_id", "persona"), cascade("to_persona_id", "persona")],
+            &[
+                cascade("from_persona_id", "persona"),
+                cascade("to_persona_id", "persona"),
+            ],
         ),
         table(
             "product",
-            vec![string_len_uniq("slug", 64), string_len("name", 200), enum_col("provenance")],
+            vec![
+                string_len_uniq("slug", 64),
+                string_len("name", 200),
+                enum_col("provenance"),
+            ],
             &[],
         ),
         table(
@@ -103,7 +122,10 @@ fn tables() -> Vec<TableCreateStatement> {
                 text_null("note"),
                 enum_col("provenance"),
             ],
-            &[cascade("persona_id", "persona"), cascade("product_id", "product")],
+            &[
+                cascade("persona_id", "persona"),
+                cascade("product_id", "product"),
+            ],
         ),
         table(
             "journey",
@@ -121,7 +143,10 @@ fn tables() -> Vec<TableCreateStatement> {
         table(
             "journey_persona",
             vec![integer("journey_id"), integer("persona_id")],
-            &[cascade("journey_id", "journey"), cascade("persona_id", "persona")],
+            &[
+                cascade("journey_id", "journey"),
+                cascade("persona_id", "persona"),
+            ],
         ),
         table(
             "journey_stage",
@@ -149,7 +174,11 @@ fn tables() -> Vec<TableCreateStatement> {
         ),
         table(
             "person",
-            vec![string_len_uniq("slug", 64), string_len("name", 200), string_len_null("email", 320)],
+            vec![
+                string_len_uniq("slug", 64),
+                string_len("name", 200),
+                string_len_null("email", 320),
+            ],
             &[],
         ),
         table(
@@ -245,8 +274,13 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for t in tables().iter().rev() {
-            let name = t.get_table_name().cloned().ok_or_else(|| DbErr::Custom("unnamed table".into()))?;
-            manager.drop_table(Table::drop().table(name).to_owned()).await?;
+            let name = t
+                .get_table_name()
+                .cloned()
+                .ok_or_else(|| DbErr::Custom("unnamed table".into()))?;
+            manager
+                .drop_table(Table::drop().table(name).to_owned())
+                .await?;
         }
         Ok(())
     }

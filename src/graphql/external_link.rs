@@ -9,7 +9,9 @@ use async_graphql::{Context, ID, InputObject, Object, Result, ResultExt, SimpleO
 use chrono::Utc;
 use entity::{enums, external_link};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+};
 
 /// A link to a document about a catalog item, such as slides the handbook cannot show.
 pub struct ExternalLink(pub external_link::Model);
@@ -85,14 +87,47 @@ pub struct ExternalLinkPayload {
 
 /// Resolves a subject's global ID to its stored type and row, checking that it exists.
 async fn subject(db: &impl ConnectionTrait, gid: &ID) -> AppResult<(enums::SubjectType, i32)> {
-    let (type_name, row) = id::decode(gid)
-        .ok_or_else(|| AppError::bad_input("subject", "must be the ID of a persona, journey, stage or team"))?;
+    let (type_name, row) = id::decode(gid).ok_or_else(|| {
+        AppError::bad_input(
+            "subject",
+            "must be the ID of a persona, journey, stage or team",
+        )
+    })?;
     let (kind, exists) = match type_name.as_str() {
-        "Persona" => (enums::SubjectType::Persona, entity::persona::Entity::find_by_id(row).one(db).await?.is_some()),
-        "Journey" => (enums::SubjectType::Journey, entity::journey::Entity::find_by_id(row).one(db).await?.is_some()),
-        "Stage" => (enums::SubjectType::Stage, entity::journey_stage::Entity::find_by_id(row).one(db).await?.is_some()),
-        "Team" => (enums::SubjectType::Team, entity::team::Entity::find_by_id(row).one(db).await?.is_some()),
-        _ => return Err(AppError::bad_input("subject", "must be the ID of a persona, journey, stage or team")),
+        "Persona" => (
+            enums::SubjectType::Persona,
+            entity::persona::Entity::find_by_id(row)
+                .one(db)
+                .await?
+                .is_some(),
+        ),
+        "Journey" => (
+            enums::SubjectType::Journey,
+            entity::journey::Entity::find_by_id(row)
+                .one(db)
+                .await?
+                .is_some(),
+        ),
+        "Stage" => (
+            enums::SubjectType::Stage,
+            entity::journey_stage::Entity::find_by_id(row)
+                .one(db)
+                .await?
+                .is_some(),
+        ),
+        "Team" => (
+            enums::SubjectType::Team,
+            entity::team::Entity::find_by_id(row)
+                .one(db)
+                .await?
+                .is_some(),
+        ),
+        _ => {
+            return Err(AppError::bad_input(
+                "subject",
+                "must be the ID of a persona, journey, stage or team",
+            ));
+        }
     };
     if !exists {
         return Err(AppError::not_found("subject", &**gid));
@@ -100,7 +135,10 @@ async fn subject(db: &impl ConnectionTrait, gid: &ID) -> AppResult<(enums::Subje
     Ok((kind, row))
 }
 
-async fn add_link(db: &DatabaseConnection, input: AddExternalLinkInput) -> AppResult<external_link::Model> {
+async fn add_link(
+    db: &DatabaseConnection,
+    input: AddExternalLinkInput,
+) -> AppResult<external_link::Model> {
     let label = validate::name("label", &input.label)?;
     let url = validate::url("url", &input.url)?;
     let txn = begin_write(db).await?;
@@ -131,9 +169,20 @@ async fn link_by_id(db: &impl ConnectionTrait, gid: &ID) -> AppResult<external_l
         .ok_or_else(|| AppError::not_found("external link", &**gid))
 }
 
-async fn update_link(db: &DatabaseConnection, input: UpdateExternalLinkInput) -> AppResult<external_link::Model> {
-    let label = input.label.as_deref().map(|l| validate::name("label", l)).transpose()?;
-    let url = input.url.as_deref().map(|u| validate::url("url", u)).transpose()?;
+async fn update_link(
+    db: &DatabaseConnection,
+    input: UpdateExternalLinkInput,
+) -> AppResult<external_link::Model> {
+    let label = input
+        .label
+        .as_deref()
+        .map(|l| validate::name("label", l))
+        .transpose()?;
+    let url = input
+        .url
+        .as_deref()
+        .map(|u| validate::url("url", u))
+        .transpose()?;
     let txn = begin_write(db).await?;
     let mut row = link_by_id(&txn, &input.id).await?.into_active_model();
     if let Some(label) = label {
@@ -157,7 +206,9 @@ async fn update_link(db: &DatabaseConnection, input: UpdateExternalLinkInput) ->
 async fn remove_link(db: &DatabaseConnection, input: RemoveExternalLinkInput) -> AppResult<ID> {
     let txn = begin_write(db).await?;
     let row = link_by_id(&txn, &input.id).await?;
-    external_link::Entity::delete_by_id(row.id).exec(&txn).await?;
+    external_link::Entity::delete_by_id(row.id)
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     Ok(input.id)
 }
@@ -175,7 +226,9 @@ impl ExternalLinkMutation {
         #[graphql(desc = "The subject and the link.")] input: AddExternalLinkInput,
     ) -> Result<ExternalLinkPayload> {
         let row = add_link(db(ctx).extend()?, input).await.extend()?;
-        Ok(ExternalLinkPayload { link: ExternalLink(row) })
+        Ok(ExternalLinkPayload {
+            link: ExternalLink(row),
+        })
     }
     /// Changes a link.
     async fn update_external_link(
@@ -184,7 +237,9 @@ impl ExternalLinkMutation {
         #[graphql(desc = "The link and its new values.")] input: UpdateExternalLinkInput,
     ) -> Result<ExternalLinkPayload> {
         let row = update_link(db(ctx).extend()?, input).await.extend()?;
-        Ok(ExternalLinkPayload { link: ExternalLink(row) })
+        Ok(ExternalLinkPayload {
+            link: ExternalLink(row),
+        })
     }
     /// Removes a link.
     async fn remove_external_link(

@@ -76,7 +76,10 @@ enum Media {
 }
 
 fn negotiate(headers: &HeaderMap) -> Media {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let mut best: Option<(Media, f32)> = None;
     for part in accept.split(',') {
         let mut pieces = part.split(';');
@@ -99,22 +102,28 @@ fn negotiate(headers: &HeaderMap) -> Media {
 
 fn content_type(media: Media) -> HeaderValue {
     match media {
-        Media::GraphqlResponseJson => HeaderValue::from_static("application/graphql-response+json; charset=utf-8"),
+        Media::GraphqlResponseJson => {
+            HeaderValue::from_static("application/graphql-response+json; charset=utf-8")
+        }
         Media::Json => HeaderValue::from_static("application/json; charset=utf-8"),
     }
 }
 
 /// An error about the HTTP request itself, before any GraphQL ran.
 fn request_error(status: StatusCode, media: Media, message: &str) -> HttpResponse {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
     let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, content_type(media));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, content_type(media));
     resp
 }
 
 /// A response whose GraphQL errors all happened before execution (no data at all).
 fn is_request_error(resp: &Response) -> bool {
-    resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty())
+    resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty())
 }
 
 /// One response as written on the wire: async-graphql's own serialisation (which keeps fields in
@@ -141,13 +150,17 @@ impl Serialize for WireResponse<'_> {
 fn batch_body(batch: &BatchResponse) -> serde_json::Result<String> {
     match batch {
         BatchResponse::Single(r) => serde_json::to_string(&WireResponse(r)),
-        BatchResponse::Batch(list) => serde_json::to_string(&list.iter().map(WireResponse).collect::<Vec<_>>()),
+        BatchResponse::Batch(list) => {
+            serde_json::to_string(&list.iter().map(WireResponse).collect::<Vec<_>>())
+        }
     }
 }
 
 fn graphql_response(media: Media, batch: BatchResponse) -> HttpResponse {
     let status = match (&batch, media) {
-        (BatchResponse::Single(r), Media::GraphqlResponseJson) if is_request_error(r) => StatusCode::BAD_REQUEST,
+        (BatchResponse::Single(r), Media::GraphqlResponseJson) if is_request_error(r) => {
+            StatusCode::BAD_REQUEST
+        }
         _ => StatusCode::OK,
     };
     let body = match batch_body(&batch) {
@@ -158,7 +171,8 @@ fn graphql_response(media: Media, batch: BatchResponse) -> HttpResponse {
         }
     };
     let mut resp = (status, body).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, content_type(media));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, content_type(media));
     resp
 }
 
@@ -168,16 +182,30 @@ async fn execute(state: &GraphqlState, batch: BatchRequest) -> BatchResponse {
     let with_loader = |r: Request| r.data(loaders(state.db.clone(), &batches));
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(with_loader(r)),
-        BatchRequest::Batch(list) => BatchRequest::Batch(list.into_iter().map(with_loader).collect()),
+        BatchRequest::Batch(list) => {
+            BatchRequest::Batch(list.into_iter().map(with_loader).collect())
+        }
     };
     batches.run(state.schema.execute_batch(batch)).await
 }
 
 /// `POST /graphql`.
-pub async fn post(State(state): State<GraphqlState>, headers: HeaderMap, body: Bytes) -> HttpResponse {
+pub async fn post(
+    State(state): State<GraphqlState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResponse {
     let media = negotiate(&headers);
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if essence != "application/json" && essence != GRAPHQL_RESPONSE_JSON {
         return request_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -194,7 +222,9 @@ pub async fn post(State(state): State<GraphqlState>, headers: HeaderMap, body: B
                 &format!("a batch must hold between 1 and {MAX_BATCH} requests"),
             );
         }
-        Ok(WireBody::Batch(list)) => BatchRequest::Batch(list.into_iter().map(WireRequest::into_request).collect()),
+        Ok(WireBody::Batch(list)) => {
+            BatchRequest::Batch(list.into_iter().map(WireRequest::into_request).collect())
+        }
         Err(_) => {
             return request_error(
                 StatusCode::BAD_REQUEST,
@@ -220,7 +250,9 @@ fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Operation
     let doc = async_graphql::parser::parse_query(query).ok()?;
     let mut ops = doc.operations.iter();
     match operation_name {
-        Some(name) => ops.find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, op)| op.node.ty),
+        Some(name) => ops
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
+            .map(|(_, op)| op.node.ty),
         None => {
             let (_, op) = ops.next()?;
             Some(op.node.ty)
@@ -229,15 +261,32 @@ fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Operation
 }
 
 /// `GET /graphql?query=...`: queries only; a mutation answers 405.
-pub async fn get(State(state): State<GraphqlState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> HttpResponse {
+pub async fn get(
+    State(state): State<GraphqlState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> HttpResponse {
     let media = negotiate(&headers);
     let Ok(params) = serde_urlencoded::from_str::<GetParams>(raw.as_deref().unwrap_or("")) else {
-        return request_error(StatusCode::BAD_REQUEST, media, "the query string is malformed");
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            "the query string is malformed",
+        );
     };
     let Some(query) = params.query else {
-        return request_error(StatusCode::BAD_REQUEST, media, "the `query` parameter is required");
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            "the `query` parameter is required",
+        );
     };
-    let mut wire = WireRequest { query, operation_name: params.operation_name, variables: None, extensions: None };
+    let mut wire = WireRequest {
+        query,
+        operation_name: params.operation_name,
+        variables: None,
+        extensions: None,
+    };
     for (name, text, slot) in [
         ("variables", params.variables, &mut wire.variables),
         ("extensions", params.extensions, &mut wire.extensions),
@@ -255,10 +304,19 @@ pub async fn get(State(state): State<GraphqlState>, headers: HeaderMap, RawQuery
             }
         }
     }
-    if operation_type(&wire.query, wire.operation_name.as_deref()) == Some(OperationType::Mutation) {
-        let mut resp = request_error(StatusCode::METHOD_NOT_ALLOWED, media, "mutations must be sent with POST");
-        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    if operation_type(&wire.query, wire.operation_name.as_deref()) == Some(OperationType::Mutation)
+    {
+        let mut resp = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "mutations must be sent with POST",
+        );
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return resp;
     }
-    graphql_response(media, execute(&state, BatchRequest::Single(wire.into_request())).await)
+    graphql_response(
+        media,
+        execute(&state, BatchRequest::Single(wire.into_request())).await,
+    )
 }

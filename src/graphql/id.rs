@@ -21,6 +21,9 @@ pub fn decode(id: &ID) -> Option<(String, i32)> {
 pub fn decode_as(id: &ID, type_name: &str, field: &str) -> Result<i32, AppError> {
     match decode(id) {
         Some((t, row)) if t == type_name => Ok(row),
-        _ => Err(AppError::bad_input(field, format!("must be the ID of a {type_name}"))),
+        _ => Err(AppError::bad_input(
+            field,
+            format!("must be the ID of a {type_name}"),
+        )),
     }
 }

@@ -1136,7 +1136,11 @@ impl JourneyMutation {
         })
     }
     /// Adds a stage to a journey, at the end or at a given position.
-    async fn add_stage(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: AddStageInput) -> Result<AddStagePayload> {
+    async fn add_stage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change; see the input type.")] input: AddStageInput,
+    ) -> Result<AddStagePayload> {
         let row = add_stage(db(ctx).extend()?, input).await.extend()?;
         Ok(AddStagePayload { stage: Stage(row) })
     }

@@ -72,12 +72,14 @@ pub fn sdl() -> String {
 
 /// The database of the request.
 pub fn db<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
-    ctx.data::<DatabaseConnection>().map_err(|e| AppError::internal(e.message))
+    ctx.data::<DatabaseConnection>()
+        .map_err(|e| AppError::internal(e.message))
 }
 
 /// The DataLoader of the request.
 pub fn loader<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
-    ctx.data::<Loaders>().map_err(|e| AppError::internal(e.message))
+    ctx.data::<Loaders>()
+        .map_err(|e| AppError::internal(e.message))
 }
 
 /// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite so writers queue on the lock
@@ -150,7 +152,9 @@ impl Extension for ErrorCodesExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|e| tag(e, "GRAPHQL_PARSE_FAILED"))
+        next.run(ctx, query, variables)
+            .await
+            .map_err(|e| tag(e, "GRAPHQL_PARSE_FAILED"))
     }
 
     async fn validation(

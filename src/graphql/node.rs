@@ -52,15 +52,25 @@ pub struct NodeQuery;
 /// Loads the row behind key `$key` and wraps it as `Node::$variant`.
 macro_rules! load_node {
     ($loader:expr, $key:ident($row:expr) => $variant:ident) => {
-        $loader.load_one($key($row)).await.extend()?.map(|m| Node::$variant($variant(m)))
+        $loader
+            .load_one($key($row))
+            .await
+            .extend()?
+            .map(|m| Node::$variant($variant(m)))
     };
 }
 
 #[Object]
 impl NodeQuery {
     /// Any object by global ID, or null when it does not exist.
-    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global ID.")] id: ID) -> Result<Option<Node>> {
-        let Some((type_name, row)) = id::decode(&id) else { return Ok(None) };
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global ID.")] id: ID,
+    ) -> Result<Option<Node>> {
+        let Some((type_name, row)) = id::decode(&id) else {
+            return Ok(None);
+        };
         let l = loader(ctx).extend()?;
         Ok(match type_name.as_str() {
             "Persona" => load_node!(l, PersonaById(row) => Persona),

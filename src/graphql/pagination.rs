@@ -119,7 +119,10 @@ fn page_size(field: &str, n: Option<i32>) -> AppResult<Option<u64>> {
     match n {
         None => Ok(None),
         Some(n) if (0..=MAX_PAGE_SIZE).contains(&n) => Ok(Some(n as u64)),
-        Some(_) => Err(AppError::bad_input(field, format!("must be between 0 and {MAX_PAGE_SIZE}"))),
+        Some(_) => Err(AppError::bad_input(
+            field,
+            format!("must be between 0 and {MAX_PAGE_SIZE}"),
+        )),
     }
 }
 
@@ -132,7 +135,9 @@ fn beyond<E: EntityTrait>(o: &Ordering<E>, c: Cursor, forward: bool) -> Conditio
     } else {
         (o.column.lt(v.clone()), o.id_column.lt(c.id))
     };
-    Condition::any().add(col_cmp).add(Condition::all().add(o.column.eq(v)).add(id_cmp))
+    Condition::any()
+        .add(col_cmp)
+        .add(Condition::all().add(o.column.eq(v)).add(id_cmp))
 }
 
 /// Runs one page of `select` in SQL and wraps it as a connection of `wrap(row)`.
@@ -153,8 +158,16 @@ where
     if first.is_some() && last.is_some() {
         return Err(AppError::bad_input("last", "cannot be combined with first"));
     }
-    let after = args.after.as_deref().map(|s| decode_cursor("after", s)).transpose()?;
-    let before = args.before.as_deref().map(|s| decode_cursor("before", s)).transpose()?;
+    let after = args
+        .after
+        .as_deref()
+        .map(|s| decode_cursor("after", s))
+        .transpose()?;
+    let before = args
+        .before
+        .as_deref()
+        .map(|s| decode_cursor("before", s))
+        .transpose()?;
 
     let counted = select.clone();
     let count_db = db.clone();
@@ -165,7 +178,12 @@ where
     });
 
     let backward = last.is_some();
-    let limit = if backward { last } else { first.or(Some(DEFAULT_PAGE_SIZE as u64)) }.unwrap_or(0);
+    let limit = if backward {
+        last
+    } else {
+        first.or(Some(DEFAULT_PAGE_SIZE as u64))
+    }
+    .unwrap_or(0);
     let mut q = select;
     let had_after = after.is_some();
     let had_before = before.is_some();
@@ -175,7 +193,11 @@ where
     if let Some(c) = before {
         q = q.filter(beyond(&ordering, c, false));
     }
-    let forward_order = if ordering.descending { Order::Desc } else { Order::Asc };
+    let forward_order = if ordering.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
     let order = if backward {
         match forward_order {
             Order::Asc => Order::Desc,
@@ -195,7 +217,11 @@ where
     if backward {
         rows.reverse();
     }
-    let (has_previous, has_next) = if backward { (more, had_before) } else { (had_after, more) };
+    let (has_previous, has_next) = if backward {
+        (more, had_before)
+    } else {
+        (had_after, more)
+    };
     let edges = rows
         .into_iter()
         .map(|m| {
@@ -203,7 +229,12 @@ where
             Edge::new(cursor, wrap(m))
         })
         .collect();
-    Ok(Conn { edges, has_previous_page: has_previous, has_next_page: has_next, count })
+    Ok(Conn {
+        edges,
+        has_previous_page: has_previous,
+        has_next_page: has_next,
+        count,
+    })
 }
 
 fn id_of<E: EntityTrait>(o: &Ordering<E>, m: &E::Model) -> i32 {
@@ -217,7 +248,11 @@ fn id_of<E: EntityTrait>(o: &Ordering<E>, m: &E::Model) -> i32 {
 /// A case-insensitive substring match of `needle` in any of `columns`, with `%` and `_`
 /// in the needle matched literally.
 pub fn text_search<C: ColumnTrait>(needle: &str, columns: &[C]) -> Condition {
-    let escaped = needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = needle
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     let pattern = format!("%{escaped}%");
     columns.iter().fold(Condition::any(), |cond, col| {
         let lowered: SimpleExpr = Func::lower(Expr::col(col.as_column_ref())).into();

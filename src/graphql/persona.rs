@@ -31,7 +31,11 @@ pub struct Persona(pub persona::Model);
 
 fn strings(v: &serde_json::Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -112,29 +116,61 @@ impl Persona {
     }
     /// Example job titles, in order.
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
-        let rows = loader(ctx).extend()?.load_one(RolesByPersona(self.0.id)).await.extend()?;
+        let rows = loader(ctx)
+            .extend()?
+            .load_one(RolesByPersona(self.0.id))
+            .await
+            .extend()?;
         Ok(rows.unwrap_or_default().into_iter().map(Role).collect())
     }
     /// Links from this persona to other personas.
     async fn links(&self, ctx: &Context<'_>) -> Result<Vec<PersonaLink>> {
-        let rows = loader(ctx).extend()?.load_one(LinksByFromPersona(self.0.id)).await.extend()?;
-        Ok(rows.unwrap_or_default().into_iter().map(PersonaLink).collect())
+        let rows = loader(ctx)
+            .extend()?
+            .load_one(LinksByFromPersona(self.0.id))
+            .await
+            .extend()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(PersonaLink)
+            .collect())
     }
     /// How relevant each product is to this persona.
     async fn product_relevance(&self, ctx: &Context<'_>) -> Result<Vec<ProductRelevance>> {
-        let rows = loader(ctx).extend()?.load_one(RelevancesByPersona(self.0.id)).await.extend()?;
-        Ok(rows.unwrap_or_default().into_iter().map(ProductRelevance).collect())
+        let rows = loader(ctx)
+            .extend()?
+            .load_one(RelevancesByPersona(self.0.id))
+            .await
+            .extend()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(ProductRelevance)
+            .collect())
     }
     /// Teams aligned to this persona.
     async fn aligned_teams(&self, ctx: &Context<'_>) -> Result<Vec<TeamAlignment>> {
-        let rows = loader(ctx).extend()?.load_one(AlignmentsByPersona(self.0.id)).await.extend()?;
-        Ok(rows.unwrap_or_default().into_iter().map(TeamAlignment).collect())
+        let rows = loader(ctx)
+            .extend()?
+            .load_one(AlignmentsByPersona(self.0.id))
+            .await
+            .extend()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(TeamAlignment)
+            .collect())
     }
     /// Journeys this persona goes through: those of its kind, unless a journey is narrowed
     /// to other personas.
     async fn journeys(&self, ctx: &Context<'_>) -> Result<Vec<Journey>> {
         let loader = loader(ctx).extend()?;
-        let journeys = loader.load_one(JourneysByKind(self.0.kind)).await.extend()?.unwrap_or_default();
+        let journeys = loader
+            .load_one(JourneysByKind(self.0.kind))
+            .await
+            .extend()?
+            .unwrap_or_default();
         let narrowing = loader
             .load_many(journeys.iter().map(|j| JourneyPersonasByJourney(j.id)))
             .await
@@ -152,7 +188,11 @@ impl Persona {
     async fn external_links(&self, ctx: &Context<'_>) -> Result<Vec<ExternalLink>> {
         let key = LinksBySubject(enums::SubjectType::Persona, self.0.id);
         let rows = loader(ctx).extend()?.load_one(key).await.extend()?;
-        Ok(rows.unwrap_or_default().into_iter().map(ExternalLink).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(ExternalLink)
+            .collect())
     }
 }
 
@@ -176,7 +216,11 @@ impl Role {
     }
     /// The persona this title belongs to.
     async fn persona(&self, ctx: &Context<'_>) -> Result<Option<Persona>> {
-        let row = loader(ctx).extend()?.load_one(PersonaById(self.0.persona_id)).await.extend()?;
+        let row = loader(ctx)
+            .extend()?
+            .load_one(PersonaById(self.0.persona_id))
+            .await
+            .extend()?;
         Ok(row.map(Persona))
     }
 }
@@ -205,12 +249,20 @@ impl PersonaLink {
     }
     /// The persona the link starts from.
     async fn from(&self, ctx: &Context<'_>) -> Result<Option<Persona>> {
-        let row = loader(ctx).extend()?.load_one(PersonaById(self.0.from_persona_id)).await.extend()?;
+        let row = loader(ctx)
+            .extend()?
+            .load_one(PersonaById(self.0.from_persona_id))
+            .await
+            .extend()?;
         Ok(row.map(Persona))
     }
     /// The persona the link points at.
     async fn to(&self, ctx: &Context<'_>) -> Result<Option<Persona>> {
-        let row = loader(ctx).extend()?.load_one(PersonaById(self.0.to_persona_id)).await.extend()?;
+        let row = loader(ctx)
+            .extend()?
+            .load_one(PersonaById(self.0.to_persona_id))
+            .await
+            .extend()?;
         Ok(row.map(Persona))
     }
 }
@@ -265,9 +317,16 @@ pub struct PersonaQuery;
 #[Object]
 impl PersonaQuery {
     /// One persona by slug, or null.
-    async fn persona(&self, ctx: &Context<'_>, #[graphql(desc = "The persona's slug.")] slug: String) -> Result<Option<Persona>> {
+    async fn persona(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The persona's slug.")] slug: String,
+    ) -> Result<Option<Persona>> {
         let db = db(ctx).extend()?;
-        let row = persona::Entity::find().filter(persona::Column::Slug.eq(slug)).one(db).await;
+        let row = persona::Entity::find()
+            .filter(persona::Column::Slug.eq(slug))
+            .one(db)
+            .await;
         Ok(row.map_err(AppError::from).extend()?.map(Persona))
     }
 
@@ -277,10 +336,13 @@ impl PersonaQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Which personas to list.")] filter: Option<PersonaFilter>,
-        #[graphql(desc = "The order of the list; by sort order when omitted.")] order_by: Option<PersonaOrder>,
+        #[graphql(desc = "The order of the list; by sort order when omitted.")] order_by: Option<
+            PersonaOrder,
+        >,
         #[graphql(desc = "Items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Items before this cursor.")] before: Option<String>,
-        #[graphql(desc = "At most this many items from the start (at most 100; 20 by default).")] first: Option<i32>,
+        #[graphql(desc = "At most this many items from the start (at most 100; 20 by default).")]
+        first: Option<i32>,
         #[graphql(desc = "At most this many items from the end (at most 100).")] last: Option<i32>,
     ) -> Result<Conn<Persona>> {
         let db = db(ctx).extend()?;
@@ -318,8 +380,15 @@ impl PersonaQuery {
                 key: |m: &persona::Model| SortValue::Text(m.slug.clone()),
             },
         };
-        let args = PageArgs { after, before, first, last };
-        pagination::paginate(db, q, ordering, args, Persona).await.extend()
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        pagination::paginate(db, q, ordering, args, Persona)
+            .await
+            .extend()
     }
 }
 
@@ -495,7 +564,10 @@ pub struct UnlinkPersonasInput {
 
 /// Reads the updated persona back inside the transaction.
 async fn reload(db: &impl ConnectionTrait, id: i32) -> AppResult<persona::Model> {
-    persona::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("persona", id))
+    persona::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("persona", id))
 }
 
 fn json_list(items: Vec<String>) -> serde_json::Value {
@@ -504,22 +576,43 @@ fn json_list(items: Vec<String>) -> serde_json::Value {
 
 fn check_duplicate_titles(titles: &[String]) -> AppResult<()> {
     for (i, t) in titles.iter().enumerate() {
-        if titles[..i].iter().any(|o| o.to_lowercase() == t.to_lowercase()) {
-            return Err(AppError::bad_input(format!("roles[{i}]"), "must not repeat another role"));
+        if titles[..i]
+            .iter()
+            .any(|o| o.to_lowercase() == t.to_lowercase())
+        {
+            return Err(AppError::bad_input(
+                format!("roles[{i}]"),
+                "must not repeat another role",
+            ));
         }
     }
     Ok(())
 }
 
-async fn create_persona(db: &sea_orm::DatabaseConnection, input: CreatePersonaInput) -> AppResult<persona::Model> {
+async fn create_persona(
+    db: &sea_orm::DatabaseConnection,
+    input: CreatePersonaInput,
+) -> AppResult<persona::Model> {
     let slug = validate::slug("slug", &input.slug)?;
     let name = validate::name("name", &input.name)?;
     let summary = validate::optional("summary", input.summary.as_deref(), validate::TEXT_MAX)?;
-    let description = validate::optional("description", input.description.as_deref(), validate::LONG_TEXT_MAX)?;
+    let description = validate::optional(
+        "description",
+        input.description.as_deref(),
+        validate::LONG_TEXT_MAX,
+    )?;
     let pain_points = validate::text_list("painPoints", &input.pain_points)?;
     let motivations = validate::text_list("motivations", &input.motivations)?;
-    let note = validate::optional("painIntensityNote", input.pain_intensity_note.as_deref(), validate::TEXT_MAX)?;
-    let source_url = input.source_url.as_deref().map(|u| validate::url("sourceUrl", u)).transpose()?;
+    let note = validate::optional(
+        "painIntensityNote",
+        input.pain_intensity_note.as_deref(),
+        validate::TEXT_MAX,
+    )?;
+    let source_url = input
+        .source_url
+        .as_deref()
+        .map(|u| validate::url("sourceUrl", u))
+        .transpose()?;
     let roles = input
         .roles
         .iter()
@@ -569,7 +662,10 @@ async fn create_persona(db: &sea_orm::DatabaseConnection, input: CreatePersonaIn
     Ok(row)
 }
 
-async fn update_persona(db: &sea_orm::DatabaseConnection, input: UpdatePersonaInput) -> AppResult<persona::Model> {
+async fn update_persona(
+    db: &sea_orm::DatabaseConnection,
+    input: UpdatePersonaInput,
+) -> AppResult<persona::Model> {
     use persona::Column as C;
     let mut update = persona::Entity::update_many()
         .col_expr(C::Version, Expr::col(C::Version).add(1))
@@ -590,27 +686,47 @@ async fn update_persona(db: &sea_orm::DatabaseConnection, input: UpdatePersonaIn
         update = update.col_expr(C::Description, Expr::value(v));
     }
     if let Some(v) = &input.pain_points {
-        update = update.col_expr(C::PainPoints, Expr::value(json_list(validate::text_list("painPoints", v)?)));
+        update = update.col_expr(
+            C::PainPoints,
+            Expr::value(json_list(validate::text_list("painPoints", v)?)),
+        );
     }
     if let Some(v) = &input.motivations {
-        update = update.col_expr(C::Motivations, Expr::value(json_list(validate::text_list("motivations", v)?)));
+        update = update.col_expr(
+            C::Motivations,
+            Expr::value(json_list(validate::text_list("motivations", v)?)),
+        );
     }
     if let Some(v) = enum_change(&input.pain_intensity) {
-        update = update.col_expr(C::PainIntensity, Expr::value(v.map(enums::PainIntensity::from)));
+        update = update.col_expr(
+            C::PainIntensity,
+            Expr::value(v.map(enums::PainIntensity::from)),
+        );
     }
-    if let Some(v) = text_change("painIntensityNote", &input.pain_intensity_note, validate::TEXT_MAX)? {
+    if let Some(v) = text_change(
+        "painIntensityNote",
+        &input.pain_intensity_note,
+        validate::TEXT_MAX,
+    )? {
         update = update.col_expr(C::PainIntensityNote, Expr::value(v));
     }
     if let Some(v) = enum_change(&input.value_prop_scope) {
-        update = update.col_expr(C::ValuePropScope, Expr::value(v.map(enums::ValuePropScope::from)));
+        update = update.col_expr(
+            C::ValuePropScope,
+            Expr::value(v.map(enums::ValuePropScope::from)),
+        );
     }
     if let Some(v) = input.sort_order {
         update = update.col_expr(C::SortOrder, Expr::value(v));
     }
     match &input.source_url {
         MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => update = update.col_expr(C::SourceUrl, Expr::value(Option::<String>::None)),
-        MaybeUndefined::Value(u) => update = update.col_expr(C::SourceUrl, Expr::value(validate::url("sourceUrl", u)?)),
+        MaybeUndefined::Null => {
+            update = update.col_expr(C::SourceUrl, Expr::value(Option::<String>::None))
+        }
+        MaybeUndefined::Value(u) => {
+            update = update.col_expr(C::SourceUrl, Expr::value(validate::url("sourceUrl", u)?))
+        }
     }
 
     let txn = begin_write(db).await?;
@@ -636,7 +752,11 @@ pub fn stale(what: &str, key: &str, current: i32) -> AppError {
 }
 
 /// A change to an optional text field: `None` when the field was left out.
-pub fn text_change(field: &str, v: &MaybeUndefined<String>, max: usize) -> AppResult<Option<Option<String>>> {
+pub fn text_change(
+    field: &str,
+    v: &MaybeUndefined<String>,
+    max: usize,
+) -> AppResult<Option<Option<String>>> {
     match v {
         MaybeUndefined::Undefined => Ok(None),
         MaybeUndefined::Null => Ok(Some(None)),
@@ -653,7 +773,10 @@ pub fn enum_change<T: Copy>(v: &MaybeUndefined<T>) -> Option<Option<T>> {
     }
 }
 
-async fn archive_persona(db: &sea_orm::DatabaseConnection, input: ArchivePersonaInput) -> AppResult<persona::Model> {
+async fn archive_persona(
+    db: &sea_orm::DatabaseConnection,
+    input: ArchivePersonaInput,
+) -> AppResult<persona::Model> {
     use persona::Column as C;
     let txn = begin_write(db).await?;
     let current = persona_by_slug(&txn, &input.slug).await?;
@@ -673,7 +796,10 @@ async fn archive_persona(db: &sea_orm::DatabaseConnection, input: ArchivePersona
     Ok(row)
 }
 
-async fn delete_persona(db: &sea_orm::DatabaseConnection, input: DeletePersonaInput) -> AppResult<ID> {
+async fn delete_persona(
+    db: &sea_orm::DatabaseConnection,
+    input: DeletePersonaInput,
+) -> AppResult<ID> {
     let txn = begin_write(db).await?;
     let current = persona_by_slug(&txn, &input.slug).await?;
     entity::external_link::Entity::delete_many()
@@ -695,10 +821,18 @@ async fn add_role(db: &sea_orm::DatabaseConnection, input: AddRoleInput) -> AppR
         .order_by_desc(role::Column::SortOrder)
         .all(&txn)
         .await?;
-    if existing.iter().any(|r| r.title.to_lowercase() == title.to_lowercase()) {
-        return Err(AppError::conflict(format!("persona {} already has the role {title}", persona.slug)));
+    if existing
+        .iter()
+        .any(|r| r.title.to_lowercase() == title.to_lowercase())
+    {
+        return Err(AppError::conflict(format!(
+            "persona {} already has the role {title}",
+            persona.slug
+        )));
     }
-    let sort_order = input.sort_order.unwrap_or_else(|| existing.first().map_or(1, |r| r.sort_order + 1));
+    let sort_order = input
+        .sort_order
+        .unwrap_or_else(|| existing.first().map_or(1, |r| r.sort_order + 1));
     let now = Utc::now();
     let row = role::ActiveModel {
         persona_id: Set(persona.id),
@@ -710,16 +844,31 @@ async fn add_role(db: &sea_orm::DatabaseConnection, input: AddRoleInput) -> AppR
     }
     .insert(&txn)
     .await
-    .map_err(|e| AppError::on_unique(e, format!("persona {} already has the role {title}", persona.slug)))?;
+    .map_err(|e| {
+        AppError::on_unique(
+            e,
+            format!("persona {} already has the role {title}", persona.slug),
+        )
+    })?;
     txn.commit().await?;
     Ok(row)
 }
 
-async fn update_role(db: &sea_orm::DatabaseConnection, input: UpdateRoleInput) -> AppResult<role::Model> {
+async fn update_role(
+    db: &sea_orm::DatabaseConnection,
+    input: UpdateRoleInput,
+) -> AppResult<role::Model> {
     let role_id = id::decode_as(&input.id, "Role", "id")?;
-    let title = input.title.as_deref().map(|t| validate::name("title", t)).transpose()?;
+    let title = input
+        .title
+        .as_deref()
+        .map(|t| validate::name("title", t))
+        .transpose()?;
     let txn = begin_write(db).await?;
-    let current = role::Entity::find_by_id(role_id).one(&txn).await?.ok_or_else(|| AppError::not_found("role", &*input.id))?;
+    let current = role::Entity::find_by_id(role_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("role", &*input.id))?;
     let mut active = current.into_active_model();
     if let Some(t) = title.clone() {
         active.title = Set(t);
@@ -728,10 +877,15 @@ async fn update_role(db: &sea_orm::DatabaseConnection, input: UpdateRoleInput) -
         active.sort_order = Set(s);
     }
     active.updated_at = Set(Utc::now());
-    let row = active
-        .update(&txn)
-        .await
-        .map_err(|e| AppError::on_unique(e, format!("the persona already has the role {}", title.unwrap_or_default())))?;
+    let row = active.update(&txn).await.map_err(|e| {
+        AppError::on_unique(
+            e,
+            format!(
+                "the persona already has the role {}",
+                title.unwrap_or_default()
+            ),
+        )
+    })?;
     txn.commit().await?;
     Ok(row)
 }
@@ -747,9 +901,15 @@ async fn remove_role(db: &sea_orm::DatabaseConnection, input: RemoveRoleInput) -
     Ok(input.id)
 }
 
-async fn link_personas(db: &sea_orm::DatabaseConnection, input: LinkPersonasInput) -> AppResult<persona_link::Model> {
+async fn link_personas(
+    db: &sea_orm::DatabaseConnection,
+    input: LinkPersonasInput,
+) -> AppResult<persona_link::Model> {
     if input.from == input.to {
-        return Err(AppError::bad_input("to", "must be a different persona than from"));
+        return Err(AppError::bad_input(
+            "to",
+            "must be a different persona than from",
+        ));
     }
     let note = validate::optional("note", input.note.as_deref(), validate::TEXT_MAX)?;
     let txn = begin_write(db).await?;
@@ -768,15 +928,25 @@ async fn link_personas(db: &sea_orm::DatabaseConnection, input: LinkPersonasInpu
     }
     .insert(&txn)
     .await
-    .map_err(|e| AppError::on_unique(e, format!("{} is already linked to {} that way", from.slug, to.slug)))?;
+    .map_err(|e| {
+        AppError::on_unique(
+            e,
+            format!("{} is already linked to {} that way", from.slug, to.slug),
+        )
+    })?;
     txn.commit().await?;
     Ok(row)
 }
 
-async fn unlink_personas(db: &sea_orm::DatabaseConnection, input: UnlinkPersonasInput) -> AppResult<ID> {
+async fn unlink_personas(
+    db: &sea_orm::DatabaseConnection,
+    input: UnlinkPersonasInput,
+) -> AppResult<ID> {
     let link_id = id::decode_as(&input.id, "PersonaLink", "id")?;
     let txn = begin_write(db).await?;
-    let res = persona_link::Entity::delete_by_id(link_id).exec(&txn).await?;
+    let res = persona_link::Entity::delete_by_id(link_id)
+        .exec(&txn)
+        .await?;
     if res.rows_affected == 0 {
         return Err(AppError::not_found("persona link", &*input.id));
     }
@@ -791,49 +961,92 @@ pub struct PersonaMutation;
 #[Object]
 impl PersonaMutation {
     /// Creates a persona, with its roles.
-    async fn create_persona(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: CreatePersonaInput) -> Result<CreatePersonaPayload> {
+    async fn create_persona(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change; see the input type.")] input: CreatePersonaInput,
+    ) -> Result<CreatePersonaPayload> {
         let row = create_persona(db(ctx).extend()?, input).await.extend()?;
-        Ok(CreatePersonaPayload { persona: Persona(row) })
+        Ok(CreatePersonaPayload {
+            persona: Persona(row),
+        })
     }
     /// Changes a persona; fails with `CONFLICT` when `expectedVersion` is stale.
-    async fn update_persona(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: UpdatePersonaInput) -> Result<UpdatePersonaPayload> {
+    async fn update_persona(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change; see the input type.")] input: UpdatePersonaInput,
+    ) -> Result<UpdatePersonaPayload> {
         let row = update_persona(db(ctx).extend()?, input).await.extend()?;
-        Ok(UpdatePersonaPayload { persona: Persona(row) })
+        Ok(UpdatePersonaPayload {
+            persona: Persona(row),
+        })
     }
     /// Marks a persona archived; it stays readable.
-    async fn archive_persona(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: ArchivePersonaInput) -> Result<UpdatePersonaPayload> {
+    async fn archive_persona(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change; see the input type.")] input: ArchivePersonaInput,
+    ) -> Result<UpdatePersonaPayload> {
         let row = archive_persona(db(ctx).extend()?, input).await.extend()?;
-        Ok(UpdatePersonaPayload { persona: Persona(row) })
+        Ok(UpdatePersonaPayload {
+            persona: Persona(row),
+        })
     }
     /// Deletes a persona and everything that belongs to it.
-    async fn delete_persona(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: DeletePersonaInput) -> Result<DeletePayload> {
+    async fn delete_persona(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change; see the input type.")] input: DeletePersonaInput,
+    ) -> Result<DeletePayload> {
         let deleted_id = delete_persona(db(ctx).extend()?, input).await.extend()?;
         Ok(DeletePayload { deleted_id })
     }
     /// Adds an example job title to a persona.
-    async fn add_role(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: AddRoleInput) -> Result<RolePayload> {
+    async fn add_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change; see the input type.")] input: AddRoleInput,
+    ) -> Result<RolePayload> {
         let row = add_role(db(ctx).extend()?, input).await.extend()?;
         Ok(RolePayload { role: Role(row) })
     }
     /// Renames or reorders a role.
-    async fn update_role(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: UpdateRoleInput) -> Result<RolePayload> {
+    async fn update_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change; see the input type.")] input: UpdateRoleInput,
+    ) -> Result<RolePayload> {
         let row = update_role(db(ctx).extend()?, input).await.extend()?;
         Ok(RolePayload { role: Role(row) })
     }
     /// Removes a role.
-    async fn remove_role(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: RemoveRoleInput) -> Result<DeletePayload> {
+    async fn remove_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change; see the input type.")] input: RemoveRoleInput,
+    ) -> Result<DeletePayload> {
         let deleted_id = remove_role(db(ctx).extend()?, input).await.extend()?;
         Ok(DeletePayload { deleted_id })
     }
     /// Links one persona to another.
-    async fn link_personas(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: LinkPersonasInput) -> Result<LinkPersonasPayload> {
+    async fn link_personas(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change; see the input type.")] input: LinkPersonasInput,
+    ) -> Result<LinkPersonasPayload> {
         let row = link_personas(db(ctx).extend()?, input).await.extend()?;
-        Ok(LinkPersonasPayload { link: PersonaLink(row) })
+        Ok(LinkPersonasPayload {
+            link: PersonaLink(row),
+        })
     }
     /// Removes a link between personas.
-    async fn unlink_personas(&self, ctx: &Context<'_>, #[graphql(desc = "What to change; see the input type.")] input: UnlinkPersonasInput) -> Result<DeletePayload> {
+    async fn unlink_personas(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change; see the input type.")] input: UnlinkPersonasInput,
+    ) -> Result<DeletePayload> {
         let deleted_id = unlink_personas(db(ctx).extend()?, input).await.extend()?;
         Ok(DeletePayload { deleted_id })
     }
 }
-

@@ -12,8 +12,8 @@ use chrono::Utc;
 use entity::{enums, persona_product_relevance, product};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
 
 /// A product sold to the personas.
@@ -64,12 +64,20 @@ impl ProductRelevance {
     }
     /// The product.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
-        let row = loader(ctx).extend()?.load_one(ProductById(self.0.product_id)).await.extend()?;
+        let row = loader(ctx)
+            .extend()?
+            .load_one(ProductById(self.0.product_id))
+            .await
+            .extend()?;
         Ok(row.map(Product))
     }
     /// The persona.
     async fn persona(&self, ctx: &Context<'_>) -> Result<Option<Persona>> {
-        let row = loader(ctx).extend()?.load_one(PersonaById(self.0.persona_id)).await.extend()?;
+        let row = loader(ctx)
+            .extend()?
+            .load_one(PersonaById(self.0.persona_id))
+            .await
+            .extend()?;
         Ok(row.map(Persona))
     }
 }
@@ -81,17 +89,32 @@ pub struct ProductQuery;
 #[Object]
 impl ProductQuery {
     /// One product by slug, or null.
-    async fn product(&self, ctx: &Context<'_>, #[graphql(desc = "The product's slug.")] slug: String) -> Result<Option<Product>> {
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product's slug.")] slug: String,
+    ) -> Result<Option<Product>> {
         let db = db(ctx).extend()?;
-        let row = product::Entity::find().filter(product::Column::Slug.eq(slug)).one(db).await;
+        let row = product::Entity::find()
+            .filter(product::Column::Slug.eq(slug))
+            .one(db)
+            .await;
         Ok(row.map_err(AppError::from).extend()?.map(Product))
     }
 
     /// Every product, by name.
     async fn products(&self, ctx: &Context<'_>) -> Result<Vec<Product>> {
         let db = db(ctx).extend()?;
-        let rows = product::Entity::find().order_by_asc(product::Column::Name).all(db).await;
-        Ok(rows.map_err(AppError::from).extend()?.into_iter().map(Product).collect())
+        let rows = product::Entity::find()
+            .order_by_asc(product::Column::Name)
+            .all(db)
+            .await;
+        Ok(rows
+            .map_err(AppError::from)
+            .extend()?
+            .into_iter()
+            .map(Product)
+            .collect())
     }
 }
 
@@ -165,7 +188,10 @@ pub async fn product_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult
         .ok_or_else(|| AppError::not_found("product", slug))
 }
 
-async fn create_product(db: &DatabaseConnection, input: CreateProductInput) -> AppResult<product::Model> {
+async fn create_product(
+    db: &DatabaseConnection,
+    input: CreateProductInput,
+) -> AppResult<product::Model> {
     let slug = validate::slug("slug", &input.slug)?;
     let name = validate::name("name", &input.name)?;
     let txn = begin_write(db).await?;
@@ -185,10 +211,15 @@ async fn create_product(db: &DatabaseConnection, input: CreateProductInput) -> A
     Ok(row)
 }
 
-async fn update_product(db: &DatabaseConnection, input: UpdateProductInput) -> AppResult<product::Model> {
+async fn update_product(
+    db: &DatabaseConnection,
+    input: UpdateProductInput,
+) -> AppResult<product::Model> {
     let name = validate::name("name", &input.name)?;
     let txn = begin_write(db).await?;
-    let mut row = product_by_slug(&txn, &input.slug).await?.into_active_model();
+    let mut row = product_by_slug(&txn, &input.slug)
+        .await?
+        .into_active_model();
     row.name = Set(name);
     row.updated_at = Set(Utc::now());
     let row = row.update(&txn).await?;
@@ -246,7 +277,10 @@ async fn set_relevance(
     Ok(row)
 }
 
-async fn remove_relevance(db: &DatabaseConnection, input: RemoveProductRelevanceInput) -> AppResult<ID> {
+async fn remove_relevance(
+    db: &DatabaseConnection,
+    input: RemoveProductRelevanceInput,
+) -> AppResult<ID> {
     use persona_product_relevance::{Column, Entity};
     let txn = begin_write(db).await?;
     let persona = persona_by_slug(&txn, &input.persona).await?;
@@ -256,7 +290,12 @@ async fn remove_relevance(db: &DatabaseConnection, input: RemoveProductRelevance
         .filter(Column::ProductId.eq(product.id))
         .one(&txn)
         .await?
-        .ok_or_else(|| AppError::not_found("product relevance", format!("{}/{}", persona.slug, product.slug)))?;
+        .ok_or_else(|| {
+            AppError::not_found(
+                "product relevance",
+                format!("{}/{}", persona.slug, product.slug),
+            )
+        })?;
     Entity::delete_by_id(row.id).exec(&txn).await?;
     txn.commit().await?;
     Ok(id::encode("ProductRelevance", row.id))
@@ -275,7 +314,9 @@ impl ProductMutation {
         #[graphql(desc = "The new product.")] input: CreateProductInput,
     ) -> Result<ProductPayload> {
         let row = create_product(db(ctx).extend()?, input).await.extend()?;
-        Ok(ProductPayload { product: Product(row) })
+        Ok(ProductPayload {
+            product: Product(row),
+        })
     }
     /// Renames a product.
     async fn update_product(
@@ -284,7 +325,9 @@ impl ProductMutation {
         #[graphql(desc = "The product and its new name.")] input: UpdateProductInput,
     ) -> Result<ProductPayload> {
         let row = update_product(db(ctx).extend()?, input).await.extend()?;
-        Ok(ProductPayload { product: Product(row) })
+        Ok(ProductPayload {
+            product: Product(row),
+        })
     }
     /// Deletes a product and every relevance judgement of it.
     async fn delete_product(
@@ -299,10 +342,13 @@ impl ProductMutation {
     async fn set_product_relevance(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The persona, the product and the level.")] input: SetProductRelevanceInput,
+        #[graphql(desc = "The persona, the product and the level.")]
+        input: SetProductRelevanceInput,
     ) -> Result<SetProductRelevancePayload> {
         let row = set_relevance(db(ctx).extend()?, input).await.extend()?;
-        Ok(SetProductRelevancePayload { relevance: ProductRelevance(row) })
+        Ok(SetProductRelevancePayload {
+            relevance: ProductRelevance(row),
+        })
     }
     /// Removes a persona's relevance judgement of a product.
     async fn remove_product_relevance(

@@ -17,7 +17,11 @@ pub const LIST_MAX: usize = 50;
 pub fn slug(field: &str, value: &str) -> AppResult<String> {
     let ok = !value.is_empty()
         && value.len() <= SLUG_MAX
-        && value.split('-').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        && value.split('-').all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
     if ok {
         Ok(value.to_owned())
     } else {
@@ -52,10 +56,18 @@ pub fn optional(field: &str, value: Option<&str>, max: usize) -> AppResult<Optio
 
 fn text(field: &str, v: &str, max: usize) -> AppResult<String> {
     if v.chars().count() > max {
-        return Err(AppError::bad_input(field, format!("must be at most {max} characters")));
+        return Err(AppError::bad_input(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(AppError::bad_input(field, "must not contain control characters"));
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(AppError::bad_input(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(v.to_owned())
 }
@@ -63,26 +75,42 @@ fn text(field: &str, v: &str, max: usize) -> AppResult<String> {
 /// A list of short texts, each required.
 pub fn text_list(field: &str, values: &[String]) -> AppResult<Vec<String>> {
     if values.len() > LIST_MAX {
-        return Err(AppError::bad_input(field, format!("must have at most {LIST_MAX} items")));
+        return Err(AppError::bad_input(
+            field,
+            format!("must have at most {LIST_MAX} items"),
+        ));
     }
-    values.iter().enumerate().map(|(i, v)| required(&format!("{field}[{i}]"), v, TEXT_MAX)).collect()
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| required(&format!("{field}[{i}]"), v, TEXT_MAX))
+        .collect()
 }
 
 /// An absolute http(s) URL.
 pub fn url(field: &str, value: &str) -> AppResult<String> {
     let v = required(field, value, TEXT_MAX)?;
-    let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"));
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"));
     match rest {
         Some(host) if !host.is_empty() && !v.contains(char::is_whitespace) => Ok(v),
-        _ => Err(AppError::bad_input(field, "must be an absolute http or https URL")),
+        _ => Err(AppError::bad_input(
+            field,
+            "must be an absolute http or https URL",
+        )),
     }
 }
 
 /// An optional e-mail address: one `@` with text on both sides.
 pub fn email(field: &str, value: Option<&str>) -> AppResult<Option<String>> {
-    let Some(v) = optional(field, value, 320)? else { return Ok(None) };
+    let Some(v) = optional(field, value, 320)? else {
+        return Ok(None);
+    };
     match v.split_once('@') {
-        Some((user, domain)) if !user.is_empty() && domain.contains('.') && !v.contains(char::is_whitespace) => {
+        Some((user, domain))
+            if !user.is_empty() && domain.contains('.') && !v.contains(char::is_whitespace) =>
+        {
             Ok(Some(v))
         }
         _ => Err(AppError::bad_input(field, "must be an e-mail address")),
@@ -94,6 +122,9 @@ pub fn position(field: &str, value: i32, len: usize) -> AppResult<i32> {
     if value >= 1 && (value as usize) <= len {
         Ok(value)
     } else {
-        Err(AppError::bad_input(field, format!("must be between 1 and {len}")))
+        Err(AppError::bad_input(
+            field,
+            format!("must be between 1 and {len}"),
+        ))
     }
 }

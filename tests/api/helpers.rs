@@ -29,13 +29,17 @@ async fn fresh_database_url() -> String {
     let name = unique_name();
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
-            let admin = sea_orm::Database::connect(&url).await.expect("connect to TEST_DATABASE_URL");
+            let admin = sea_orm::Database::connect(&url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
             admin
                 .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                 .await
                 .expect("create the test database");
             admin.close().await.ok();
-            let (base, _) = url.rsplit_once('/').expect("TEST_DATABASE_URL has a database name");
+            let (base, _) = url
+                .rsplit_once('/')
+                .expect("TEST_DATABASE_URL has a database name");
             format!("{base}/{name}")
         }
         _ => {
@@ -49,7 +53,9 @@ impl TestApp {
     /// An empty, migrated catalog.
     pub async fn spawn() -> Self {
         let url = fresh_database_url().await;
-        let mut conn = db::connect(&url, 5).await.expect("connect to the test database");
+        let mut conn = db::connect(&url, 5)
+            .await
+            .expect("connect to the test database");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         conn.set_metric_callback(move |_| {
@@ -57,10 +63,17 @@ impl TestApp {
         });
         db::migrate(&conn).await.expect("migrate the test database");
         let router = app::router(app::AppState::new(conn.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a port");
         let addr = listener.local_addr().expect("local address");
         tokio::spawn(app::serve(listener, router, std::future::pending()));
-        Self { addr, db: conn, client: reqwest::Client::new(), statements }
+        Self {
+            addr,
+            db: conn,
+            client: reqwest::Client::new(),
+            statements,
+        }
     }
 
     /// The seed catalog, loaded.
@@ -108,5 +121,7 @@ impl TestApp {
 
 /// The `extensions.code` of the first error of a response.
 pub fn error_code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<no code>")
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<no code>")
 }

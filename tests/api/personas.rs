@@ -10,7 +10,12 @@ const UPDATE: &str = "mutation($i: UpdatePersonaInput!) { updatePersona(input: $
 const SNAPSHOT: &str = "{ personas(first: 100) { totalCount nodes { slug name kind status summary version roles { title } links { kind to { slug } } } } }";
 
 async fn create(app: &TestApp, slug: &str, name: &str, kind: &str) -> Value {
-    app.data(CREATE, json!({ "i": { "slug": slug, "name": name, "kind": kind } })).await["createPersona"]["persona"].clone()
+    app.data(
+        CREATE,
+        json!({ "i": { "slug": slug, "name": name, "kind": kind } }),
+    )
+    .await["createPersona"]["persona"]
+        .clone()
 }
 
 async fn snapshot(app: &TestApp) -> Value {
@@ -33,20 +38,51 @@ async fn invalid_persona_input_is_rejected_naming_the_field_and_nothing_is_writt
     let before = snapshot(&app).await;
     let long = "x".repeat(201);
     let cases = [
-        (json!({ "slug": "new", "name": "   ", "kind": "DEV" }), "name", "must not be empty"),
-        (json!({ "slug": "new", "name": long, "kind": "DEV" }), "name", "at most 200"),
-        (json!({ "slug": "Not A Slug", "name": "N", "kind": "DEV" }), "slug", "kebab-case"),
-        (json!({ "slug": "trailing-", "name": "N", "kind": "DEV" }), "slug", "kebab-case"),
-        (json!({ "slug": "new", "name": "N", "kind": "DEV", "sourceUrl": "ftp://x" }), "sourceUrl", "http"),
-        (json!({ "slug": "new", "name": "N", "kind": "DEV", "roles": ["SRE", "sre"] }), "roles[1]", "repeat"),
-        (json!({ "slug": "new", "name": "N", "kind": "DEV", "painPoints": [""] }), "painPoints[0]", "empty"),
+        (
+            json!({ "slug": "new", "name": "   ", "kind": "DEV" }),
+            "name",
+            "must not be empty",
+        ),
+        (
+            json!({ "slug": "new", "name": long, "kind": "DEV" }),
+            "name",
+            "at most 200",
+        ),
+        (
+            json!({ "slug": "Not A Slug", "name": "N", "kind": "DEV" }),
+            "slug",
+            "kebab-case",
+        ),
+        (
+            json!({ "slug": "trailing-", "name": "N", "kind": "DEV" }),
+            "slug",
+            "kebab-case",
+        ),
+        (
+            json!({ "slug": "new", "name": "N", "kind": "DEV", "sourceUrl": "ftp://x" }),
+            "sourceUrl",
+            "http",
+        ),
+        (
+            json!({ "slug": "new", "name": "N", "kind": "DEV", "roles": ["SRE", "sre"] }),
+            "roles[1]",
+            "repeat",
+        ),
+        (
+            json!({ "slug": "new", "name": "N", "kind": "DEV", "painPoints": [""] }),
+            "painPoints[0]",
+            "empty",
+        ),
     ];
     for (input, field, rule) in cases {
         let body = app.gql(CREATE, json!({ "i": input })).await;
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
         let message = body["errors"][0]["message"].as_str().unwrap();
-        assert!(message.contains(rule), "{message} should name the rule {rule}");
+        assert!(
+            message.contains(rule),
+            "{message} should name the rule {rule}"
+        );
     }
     assert_eq!(snapshot(&app).await, before);
 }
@@ -54,9 +90,20 @@ async fn invalid_persona_input_is_rejected_naming_the_field_and_nothing_is_writt
 #[tokio::test]
 async fn an_unknown_enum_value_is_bad_user_input() {
     let app = TestApp::spawn().await;
-    let body = app.gql(CREATE, json!({ "i": { "slug": "x", "name": "X", "kind": "ALIEN" } })).await;
+    let body = app
+        .gql(
+            CREATE,
+            json!({ "i": { "slug": "x", "name": "X", "kind": "ALIEN" } }),
+        )
+        .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("ALIEN"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ALIEN"),
+        "{body}"
+    );
     let inline = app.gql(r#"mutation { createPersona(input: {slug: "x", name: "X", kind: ALIEN}) { persona { slug } } }"#, json!({})).await;
     assert_eq!(error_code(&inline), "BAD_USER_INPUT", "{inline}");
     assert_eq!(snapshot(&app).await["personas"]["totalCount"], 0);
@@ -67,7 +114,12 @@ async fn a_duplicate_slug_is_a_conflict_and_the_existing_persona_is_untouched() 
     let app = TestApp::spawn().await;
     seeded_pair(&app).await;
     let before = snapshot(&app).await;
-    let body = app.gql(CREATE, json!({ "i": { "slug": "dev", "name": "Another", "kind": "BUYER" } })).await;
+    let body = app
+        .gql(
+            CREATE,
+            json!({ "i": { "slug": "dev", "name": "Another", "kind": "BUYER" } }),
+        )
+        .await;
     assert_eq!(error_code(&body), "CONFLICT", "{body}");
     assert_eq!(snapshot(&app).await, before);
 }
@@ -76,12 +128,31 @@ async fn a_duplicate_slug_is_a_conflict_and_the_existing_persona_is_untouched() 
 async fn an_update_with_a_stale_version_is_a_conflict_and_changes_nothing() {
     let app = TestApp::spawn().await;
     seeded_pair(&app).await;
-    let first = app.data(UPDATE, json!({ "i": { "slug": "dev", "expectedVersion": 1, "name": "Developer" } })).await;
-    assert_eq!(first["updatePersona"]["persona"], json!({ "name": "Developer", "summary": "Any developer", "version": 2 }));
+    let first = app
+        .data(
+            UPDATE,
+            json!({ "i": { "slug": "dev", "expectedVersion": 1, "name": "Developer" } }),
+        )
+        .await;
+    assert_eq!(
+        first["updatePersona"]["persona"],
+        json!({ "name": "Developer", "summary": "Any developer", "version": 2 })
+    );
     let before = snapshot(&app).await;
-    let stale = app.gql(UPDATE, json!({ "i": { "slug": "dev", "expectedVersion": 1, "name": "Lost update" } })).await;
+    let stale = app
+        .gql(
+            UPDATE,
+            json!({ "i": { "slug": "dev", "expectedVersion": 1, "name": "Lost update" } }),
+        )
+        .await;
     assert_eq!(error_code(&stale), "CONFLICT", "{stale}");
-    assert!(stale["errors"][0]["message"].as_str().unwrap().contains("version 2"), "{stale}");
+    assert!(
+        stale["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("version 2"),
+        "{stale}"
+    );
     assert_eq!(snapshot(&app).await, before);
 }
 
@@ -89,14 +160,27 @@ async fn an_update_with_a_stale_version_is_a_conflict_and_changes_nothing() {
 async fn an_update_can_clear_an_optional_field_and_leaves_omitted_fields_alone() {
     let app = TestApp::spawn().await;
     seeded_pair(&app).await;
-    let data = app.data(UPDATE, json!({ "i": { "slug": "dev", "expectedVersion": 1, "summary": null } })).await;
-    assert_eq!(data["updatePersona"]["persona"], json!({ "name": "Dev", "summary": null, "version": 2 }));
+    let data = app
+        .data(
+            UPDATE,
+            json!({ "i": { "slug": "dev", "expectedVersion": 1, "summary": null } }),
+        )
+        .await;
+    assert_eq!(
+        data["updatePersona"]["persona"],
+        json!({ "name": "Dev", "summary": null, "version": 2 })
+    );
 }
 
 #[tokio::test]
 async fn updating_an_unknown_persona_is_not_found() {
     let app = TestApp::spawn().await;
-    let body = app.gql(UPDATE, json!({ "i": { "slug": "nobody", "expectedVersion": 1, "name": "N" } })).await;
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "i": { "slug": "nobody", "expectedVersion": 1, "name": "N" } }),
+        )
+        .await;
     assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
 }
 
@@ -105,13 +189,31 @@ async fn archiving_keeps_the_persona_readable_and_deleting_removes_its_roles() {
     let app = TestApp::spawn().await;
     seeded_pair(&app).await;
     let archived = app
-        .data(r#"mutation { archivePersona(input: {slug: "dev"}) { persona { status version } } }"#, json!({}))
+        .data(
+            r#"mutation { archivePersona(input: {slug: "dev"}) { persona { status version } } }"#,
+            json!({}),
+        )
         .await;
-    assert_eq!(archived["archivePersona"]["persona"], json!({ "status": "ARCHIVED", "version": 2 }));
-    let deleted = app.data(r#"mutation { deletePersona(input: {slug: "dev"}) { deletedId } }"#, json!({})).await;
+    assert_eq!(
+        archived["archivePersona"]["persona"],
+        json!({ "status": "ARCHIVED", "version": 2 })
+    );
+    let deleted = app
+        .data(
+            r#"mutation { deletePersona(input: {slug: "dev"}) { deletedId } }"#,
+            json!({}),
+        )
+        .await;
     assert!(deleted["deletePersona"]["deletedId"].is_string());
-    assert_eq!(app.data(r#"{ persona(slug: "dev") { slug } }"#, json!({})).await, json!({ "persona": null }));
-    assert_eq!(entity::role::Entity::find().count(&app.db).await.unwrap(), 0);
+    assert_eq!(
+        app.data(r#"{ persona(slug: "dev") { slug } }"#, json!({}))
+            .await,
+        json!({ "persona": null })
+    );
+    assert_eq!(
+        entity::role::Entity::find().count(&app.db).await.unwrap(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -119,12 +221,27 @@ async fn roles_are_unique_per_persona_ignoring_case() {
     let app = TestApp::spawn().await;
     seeded_pair(&app).await;
     let add = "mutation($i: AddRoleInput!) { addRole(input: $i) { role { title sortOrder } } }";
-    let added = app.data(add, json!({ "i": { "persona": "dev", "title": "SRE" } })).await;
-    assert_eq!(added["addRole"]["role"], json!({ "title": "SRE", "sortOrder": 2 }));
-    let dup = app.gql(add, json!({ "i": { "persona": "dev", "title": "engineer" } })).await;
+    let added = app
+        .data(add, json!({ "i": { "persona": "dev", "title": "SRE" } }))
+        .await;
+    assert_eq!(
+        added["addRole"]["role"],
+        json!({ "title": "SRE", "sortOrder": 2 })
+    );
+    let dup = app
+        .gql(
+            add,
+            json!({ "i": { "persona": "dev", "title": "engineer" } }),
+        )
+        .await;
     assert_eq!(error_code(&dup), "CONFLICT", "{dup}");
-    let roles = app.data(r#"{ persona(slug: "dev") { roles { title } } }"#, json!({})).await;
-    assert_eq!(roles["persona"]["roles"], json!([{ "title": "Engineer" }, { "title": "SRE" }]));
+    let roles = app
+        .data(r#"{ persona(slug: "dev") { roles { title } } }"#, json!({}))
+        .await;
+    assert_eq!(
+        roles["persona"]["roles"],
+        json!([{ "title": "Engineer" }, { "title": "SRE" }])
+    );
 }
 
 #[tokio::test]
@@ -132,17 +249,37 @@ async fn personas_link_to_other_personas_but_not_to_themselves() {
     let app = TestApp::spawn().await;
     seeded_pair(&app).await;
     let link = "mutation($i: LinkPersonasInput!) { linkPersonas(input: $i) { link { kind from { slug } to { slug } } } }";
-    let made = app.data(link, json!({ "i": { "from": "head-of-engineering", "to": "dev", "kind": "INFLUENCES" } })).await;
+    let made = app
+        .data(
+            link,
+            json!({ "i": { "from": "head-of-engineering", "to": "dev", "kind": "INFLUENCES" } }),
+        )
+        .await;
     assert_eq!(
         made["linkPersonas"]["link"],
         json!({ "kind": "INFLUENCES", "from": { "slug": "head-of-engineering" }, "to": { "slug": "dev" } })
     );
     let before = snapshot(&app).await;
-    let again = app.gql(link, json!({ "i": { "from": "head-of-engineering", "to": "dev", "kind": "INFLUENCES" } })).await;
+    let again = app
+        .gql(
+            link,
+            json!({ "i": { "from": "head-of-engineering", "to": "dev", "kind": "INFLUENCES" } }),
+        )
+        .await;
     assert_eq!(error_code(&again), "CONFLICT", "{again}");
-    let selfie = app.gql(link, json!({ "i": { "from": "dev", "to": "dev", "kind": "INFLUENCES" } })).await;
+    let selfie = app
+        .gql(
+            link,
+            json!({ "i": { "from": "dev", "to": "dev", "kind": "INFLUENCES" } }),
+        )
+        .await;
     assert_eq!(error_code(&selfie), "BAD_USER_INPUT", "{selfie}");
-    let unknown = app.gql(link, json!({ "i": { "from": "dev", "to": "ghost", "kind": "INFLUENCES" } })).await;
+    let unknown = app
+        .gql(
+            link,
+            json!({ "i": { "from": "dev", "to": "ghost", "kind": "INFLUENCES" } }),
+        )
+        .await;
     assert_eq!(error_code(&unknown), "NOT_FOUND", "{unknown}");
     assert_eq!(snapshot(&app).await, before);
 }
@@ -150,9 +287,15 @@ async fn personas_link_to_other_personas_but_not_to_themselves() {
 #[tokio::test]
 async fn the_persona_list_filters_orders_and_pages_in_sql() {
     let app = TestApp::spawn().await;
-    for (i, (slug, kind)) in [("alpha", "DEV"), ("bravo", "BUYER"), ("charlie", "BUYER"), ("delta", "BUYER"), ("echo", "ADMIN")]
-        .iter()
-        .enumerate()
+    for (i, (slug, kind)) in [
+        ("alpha", "DEV"),
+        ("bravo", "BUYER"),
+        ("charlie", "BUYER"),
+        ("delta", "BUYER"),
+        ("echo", "ADMIN"),
+    ]
+    .iter()
+    .enumerate()
     {
         app.data(
             CREATE,
@@ -164,21 +307,35 @@ async fn the_persona_list_filters_orders_and_pages_in_sql() {
         personas(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
           totalCount pageInfo { hasNextPage hasPreviousPage endCursor startCursor } nodes { slug } } }";
     let slugs = |v: &Value| -> Vec<String> {
-        v["personas"]["nodes"].as_array().unwrap().iter().map(|n| n["slug"].as_str().unwrap().to_owned()).collect()
+        v["personas"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["slug"].as_str().unwrap().to_owned())
+            .collect()
     };
 
     // Default order is sortOrder ascending: echo (6) first.
     let all = app.data(list, json!({})).await;
     assert_eq!(slugs(&all), ["echo", "delta", "charlie", "bravo", "alpha"]);
 
-    let buyers = app.data(list, json!({ "f": { "kind": "BUYER" }, "o": { "field": "NAME", "direction": "DESC" } })).await;
+    let buyers = app
+        .data(
+            list,
+            json!({ "f": { "kind": "BUYER" }, "o": { "field": "NAME", "direction": "DESC" } }),
+        )
+        .await;
     assert_eq!(slugs(&buyers), ["delta", "charlie", "bravo"]);
     assert_eq!(buyers["personas"]["totalCount"], 3);
 
     let search = app.data(list, json!({ "f": { "search": "ARL" } })).await;
     assert_eq!(slugs(&search), ["charlie"]);
     let literal = app.data(list, json!({ "f": { "search": "%" } })).await;
-    assert_eq!(slugs(&literal), Vec::<String>::new(), "% is matched literally");
+    assert_eq!(
+        slugs(&literal),
+        Vec::<String>::new(),
+        "% is matched literally"
+    );
 
     let by_name = json!({ "field": "NAME" });
     let page1 = app.data(list, json!({ "o": by_name, "first": 2 })).await;
@@ -214,7 +371,8 @@ async fn total_count_runs_a_query_only_when_asked_for() {
     app.data("{ personas { nodes { slug } } }", json!({})).await;
     let without = app.statements();
     app.reset_statements();
-    app.data("{ personas { totalCount nodes { slug } } }", json!({})).await;
+    app.data("{ personas { totalCount nodes { slug } } }", json!({}))
+        .await;
     assert_eq!(without, 1);
     assert_eq!(app.statements(), 2);
 }
@@ -224,10 +382,15 @@ async fn node_refetches_a_persona_by_its_global_id() {
     let app = TestApp::spawn().await;
     let created = create(&app, "dev", "Dev", "DEV").await;
     let node = app
-        .data("query($id: ID!) { node(id: $id) { id ... on Persona { slug } } }", json!({ "id": created["id"] }))
+        .data(
+            "query($id: ID!) { node(id: $id) { id ... on Persona { slug } } }",
+            json!({ "id": created["id"] }),
+        )
         .await;
     assert_eq!(node["node"], json!({ "id": created["id"], "slug": "dev" }));
-    let missing = app.data(r#"{ node(id: "garbage") { id } }"#, json!({})).await;
+    let missing = app
+        .data(r#"{ node(id: "garbage") { id } }"#, json!({}))
+        .await;
     assert_eq!(missing["node"], Value::Null);
 }
 
@@ -236,9 +399,14 @@ async fn a_database_failure_reaches_the_client_as_internal_without_details() {
     let app = TestApp::spawn().await;
     seeded_pair(&app).await;
     app.db.execute_unprepared("DROP TABLE role").await.unwrap();
-    let body = app.gql(r#"{ persona(slug: "dev") { roles { title } } }"#, json!({})).await;
+    let body = app
+        .gql(r#"{ persona(slug: "dev") { roles { title } } }"#, json!({}))
+        .await;
     assert_eq!(error_code(&body), "INTERNAL", "{body}");
     assert_eq!(body["errors"][0]["message"], "internal error");
     let text = body.to_string().to_lowercase();
-    assert!(!text.contains("role\"") && !text.contains("no such table") && !text.contains("relation"), "{body}");
+    assert!(
+        !text.contains("role\"") && !text.contains("no such table") && !text.contains("relation"),
+        "{body}"
+    );
 }

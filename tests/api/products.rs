@@ -12,16 +12,24 @@ async fn persona(app: &TestApp) -> Value {
         .clone()
 }
 
-const RELEVANCE: &str = r#"{ persona(slug: "dev") { productRelevance { level note product { slug name } } } }"#;
+const RELEVANCE: &str =
+    r#"{ persona(slug: "dev") { productRelevance { level note product { slug name } } } }"#;
 
 #[tokio::test]
 async fn product_relevance_is_set_replaced_and_removed() {
     let app = TestApp::spawn().await;
     persona(&app).await;
-    app.data(r#"mutation { createProduct(input: {slug: "cody", name: "Cody"}) { product { slug } } }"#, json!({}))
-        .await;
+    app.data(
+        r#"mutation { createProduct(input: {slug: "cody", name: "Cody"}) { product { slug } } }"#,
+        json!({}),
+    )
+    .await;
     let set = "mutation($i: SetProductRelevanceInput!) { setProductRelevance(input: $i) { relevance { level } } }";
-    app.data(set, json!({ "i": { "persona": "dev", "product": "cody", "level": "PRIMARY" } })).await;
+    app.data(
+        set,
+        json!({ "i": { "persona": "dev", "product": "cody", "level": "PRIMARY" } }),
+    )
+    .await;
     app.data(set, json!({ "i": { "persona": "dev", "product": "cody", "level": "LESS_RELEVANT", "note": "as buyers" } }))
         .await;
     let read = app.data(RELEVANCE, json!({})).await;
@@ -29,28 +37,48 @@ async fn product_relevance_is_set_replaced_and_removed() {
         read["persona"]["productRelevance"],
         json!([{ "level": "LESS_RELEVANT", "note": "as buyers", "product": { "slug": "cody", "name": "Cody" } }])
     );
-    let unknown = app.gql(set, json!({ "i": { "persona": "dev", "product": "nope", "level": "PRIMARY" } })).await;
+    let unknown = app
+        .gql(
+            set,
+            json!({ "i": { "persona": "dev", "product": "nope", "level": "PRIMARY" } }),
+        )
+        .await;
     assert_eq!(error_code(&unknown), "NOT_FOUND", "{unknown}");
     app.data(
         r#"mutation { removeProductRelevance(input: {persona: "dev", product: "cody"}) { deletedId } }"#,
         json!({}),
     )
     .await;
-    assert_eq!(app.data(RELEVANCE, json!({})).await["persona"]["productRelevance"], json!([]));
+    assert_eq!(
+        app.data(RELEVANCE, json!({})).await["persona"]["productRelevance"],
+        json!([])
+    );
 }
 
 #[tokio::test]
 async fn product_slugs_are_validated_and_unique() {
     let app = TestApp::spawn().await;
-    let create = "mutation($i: CreateProductInput!) { createProduct(input: $i) { product { slug } } }";
-    app.data(create, json!({ "i": { "slug": "cody", "name": "Cody" } })).await;
-    let dup = app.gql(create, json!({ "i": { "slug": "cody", "name": "Cody again" } })).await;
+    let create =
+        "mutation($i: CreateProductInput!) { createProduct(input: $i) { product { slug } } }";
+    app.data(create, json!({ "i": { "slug": "cody", "name": "Cody" } }))
+        .await;
+    let dup = app
+        .gql(
+            create,
+            json!({ "i": { "slug": "cody", "name": "Cody again" } }),
+        )
+        .await;
     assert_eq!(error_code(&dup), "CONFLICT", "{dup}");
-    let bad = app.gql(create, json!({ "i": { "slug": "Cody!", "name": "Cody" } })).await;
+    let bad = app
+        .gql(create, json!({ "i": { "slug": "Cody!", "name": "Cody" } }))
+        .await;
     assert_eq!(error_code(&bad), "BAD_USER_INPUT", "{bad}");
     assert_eq!(bad["errors"][0]["extensions"]["field"], "slug");
     let products = app.data("{ products { slug name } }", json!({})).await;
-    assert_eq!(products["products"], json!([{ "slug": "cody", "name": "Cody" }]));
+    assert_eq!(
+        products["products"],
+        json!([{ "slug": "cody", "name": "Cody" }])
+    );
 }
 
 #[tokio::test]
@@ -63,7 +91,12 @@ async fn external_links_attach_to_a_subject_by_global_id() {
         .await;
     let link = &added["addExternalLink"]["link"];
     assert_eq!(link["access"], "INTERNAL");
-    let read = app.data(r#"{ persona(slug: "dev") { externalLinks { label url kind } } }"#, json!({})).await;
+    let read = app
+        .data(
+            r#"{ persona(slug: "dev") { externalLinks { label url kind } } }"#,
+            json!({}),
+        )
+        .await;
     assert_eq!(
         read["persona"]["externalLinks"],
         json!([{ "label": "Deck", "url": "https://example.com/d", "kind": "SLIDES" }])
@@ -76,13 +109,27 @@ async fn external_links_attach_to_a_subject_by_global_id() {
     assert_eq!(error_code(&bad_subject), "BAD_USER_INPUT", "{bad_subject}");
 
     let update = "mutation($i: UpdateExternalLinkInput!) { updateExternalLink(input: $i) { link { label access } } }";
-    let updated = app.data(update, json!({ "i": { "id": link["id"], "label": "Deck v2", "access": "PUBLIC" } })).await;
-    assert_eq!(updated["updateExternalLink"]["link"], json!({ "label": "Deck v2", "access": "PUBLIC" }));
+    let updated = app
+        .data(
+            update,
+            json!({ "i": { "id": link["id"], "label": "Deck v2", "access": "PUBLIC" } }),
+        )
+        .await;
+    assert_eq!(
+        updated["updateExternalLink"]["link"],
+        json!({ "label": "Deck v2", "access": "PUBLIC" })
+    );
 
-    let remove = "mutation($i: RemoveExternalLinkInput!) { removeExternalLink(input: $i) { deletedId } }";
+    let remove =
+        "mutation($i: RemoveExternalLinkInput!) { removeExternalLink(input: $i) { deletedId } }";
     app.data(remove, json!({ "i": { "id": link["id"] } })).await;
     let again = app.gql(remove, json!({ "i": { "id": link["id"] } })).await;
     assert_eq!(error_code(&again), "NOT_FOUND", "{again}");
-    let read = app.data(r#"{ persona(slug: "dev") { externalLinks { label } } }"#, json!({})).await;
+    let read = app
+        .data(
+            r#"{ persona(slug: "dev") { externalLinks { label } } }"#,
+            json!({}),
+        )
+        .await;
     assert_eq!(read["persona"]["externalLinks"], json!([]));
 }

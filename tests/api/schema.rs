@@ -27,12 +27,17 @@ const INTROSPECTION: &str = r#"{
 }"#;
 
 fn described(v: &Value) -> bool {
-    v["description"].as_str().is_some_and(|d| !d.trim().is_empty())
+    v["description"]
+        .as_str()
+        .is_some_and(|d| !d.trim().is_empty())
 }
 
 #[tokio::test]
 async fn every_type_field_argument_input_field_and_enum_value_has_a_description() {
-    let resp = graphql::schema_builder().finish().execute(INTROSPECTION).await;
+    let resp = graphql::schema_builder()
+        .finish()
+        .execute(INTROSPECTION)
+        .await;
     assert!(resp.errors.is_empty(), "{:?}", resp.errors);
     let data = resp.data.into_json().unwrap();
     let mut missing = Vec::new();
@@ -63,5 +68,8 @@ async fn every_type_field_argument_input_field_and_enum_value_has_a_description(
             }
         }
     }
-    assert!(missing.is_empty(), "undescribed schema elements: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "undescribed schema elements: {missing:#?}"
+    );
 }

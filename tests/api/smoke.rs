@@ -22,8 +22,16 @@ async fn a_created_persona_can_be_read_back_by_slug() {
         )
         .await;
     assert_eq!(created["createPersona"]["persona"]["version"], 1);
-    let read = app.data(r#"{ persona(slug: "dev") { name kind roles { title } } }"#, json!({})).await;
-    assert_eq!(read, json!({ "persona": { "name": "Dev", "kind": "DEV", "roles": [{ "title": "Engineer" }, { "title": "SRE" }] } }));
+    let read = app
+        .data(
+            r#"{ persona(slug: "dev") { name kind roles { title } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        read,
+        json!({ "persona": { "name": "Dev", "kind": "DEV", "roles": [{ "title": "Engineer" }, { "title": "SRE" }] } })
+    );
 }
 
 #[tokio::test]
