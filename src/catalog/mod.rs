@@ -19,10 +19,9 @@ use entity::{
 use model::{Catalog, ExternalLinkEntry, Raci};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    AccessMode, ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait,
-    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, Iterable,
-    ModelTrait, PaginatorTrait, PrimaryKeyToColumn, QueryFilter, QueryOrder, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, Iterable, ModelTrait, PaginatorTrait,
+    PrimaryKeyToColumn, QueryFilter, QueryOrder,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -310,17 +309,9 @@ fn letters(raci: &Raci) -> Vec<(&str, Responsibility)> {
     out
 }
 
-/// A write transaction: `BEGIN IMMEDIATE` on SQLite so a concurrent writer waits instead of
-/// failing to upgrade its lock (the same as `graphql::begin_write`, which the catalog cannot
-/// depend on).
+/// A write transaction that also serialises concurrent seeds on PostgreSQL.
 async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            isolation_level: None,
-            access_mode: Some(AccessMode::ReadWrite),
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        })
-        .await?;
+    let txn = crate::db::begin_write(db).await?;
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
         // Replicas started with `--seed` at the same moment would otherwise both insert the
         // same slugs; the second waits here and then finds everything in place.

@@ -30,7 +30,7 @@ pub struct GraphqlState {
 /// One GraphQL request as sent on the wire; stricter than async-graphql's own parser so that
 /// malformed requests are told apart from malformed documents.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct WireRequest {
     query: String,
     #[serde(default)]

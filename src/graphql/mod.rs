@@ -24,13 +24,10 @@ use async_graphql::{
     ValidationResult, Variables,
 };
 use loaders::Loaders;
-use sea_orm::{
-    AccessMode, DatabaseConnection, DatabaseTransaction, IsolationLevel, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
-};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use std::sync::Arc;
 
-/// Every query field.
+/// Reading the catalog: personas, journeys and their stages, teams, and who owns each stage.
 #[derive(MergedObject, Default)]
 pub struct Query(
     node::NodeQuery,
@@ -41,7 +38,7 @@ pub struct Query(
     product::ProductQuery,
 );
 
-/// Every mutation field.
+/// Changing the catalog. Each mutation runs in one transaction and changes nothing when it fails.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     persona::PersonaMutation,
@@ -82,18 +79,9 @@ pub fn loader<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
         .map_err(|e| AppError::internal(e.message))
 }
 
-/// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite so writers queue on the lock
-/// instead of failing to upgrade, READ COMMITTED on PostgreSQL.
+/// Starts a write transaction (see [`crate::db::begin_write`]).
 pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
-    let options = TransactionOptions {
-        isolation_level: match db.get_database_backend() {
-            sea_orm::DbBackend::Postgres => Some(IsolationLevel::ReadCommitted),
-            _ => None,
-        },
-        access_mode: Some(AccessMode::ReadWrite),
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-    };
-    Ok(db.begin_with_options(options).await?)
+    Ok(crate::db::begin_write(db).await?)
 }
 
 /// Gives every error that async-graphql itself raises a stable `extensions.code`.

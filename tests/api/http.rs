@@ -392,3 +392,21 @@ async fn response_fields_come_in_the_order_of_the_selection_set() {
         r#"{"data":{"zebra":"Query","apple":"Query","mango":"Query"}}"#
     );
 }
+
+#[tokio::test]
+async fn request_parameters_the_server_does_not_know_are_ignored() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&serde_json::json!({ "query": "{ __typename }", "id": "client-side-id", "documentId": null }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({ "data": { "__typename": "Query" } })
+    );
+}
