@@ -12,6 +12,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://persona-graph.db?mode=rwc";
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Options of `serve`, when it runs as the default command.
+    #[command(flatten)]
+    pub serve: ServeArgs,
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -53,7 +56,7 @@ pub enum Command {
     Schema,
 }
 
-/// Options of `serve`.
+/// Options of `serve` (also accepted without the subcommand, since `serve` is the default).
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
@@ -62,15 +65,6 @@ pub struct ServeArgs {
     /// When to load the seed catalog at start-up.
     #[arg(long, env = "SEED", value_enum, default_value_t = SeedMode::IfEmpty)]
     pub seed: SeedMode,
-}
-
-impl Default for ServeArgs {
-    fn default() -> Self {
-        Self {
-            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            seed: SeedMode::IfEmpty,
-        }
-    }
 }
 
 /// When `serve` loads the seed catalog.

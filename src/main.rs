@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use persona_graph::config::{Cli, Command, GlobalArgs, LogFormat, SeedMode, ServeArgs};
+use persona_graph::config::{Cli, Command, GlobalArgs, LogFormat, SeedMode};
 use persona_graph::{app, catalog, db, graphql};
 use sea_orm::DatabaseConnection;
 use tracing_subscriber::EnvFilter;
@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing(cli.global.log_format);
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Schema => {
             print!("{}", graphql::sdl());
         }

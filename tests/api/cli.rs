@@ -111,3 +111,60 @@ fn an_unreachable_database_fails_with_a_clear_message() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("database"), "{err}");
 }
+
+#[tokio::test]
+async fn the_default_command_serves_on_the_address_from_the_environment_and_stops_cleanly_on_sigterm()
+ {
+    use std::io::{BufRead, BufReader};
+    let (path, url) = temp_sqlite("serve");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = bin()
+        .env("DATABASE_URL", &url)
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("SEED", "if-empty")
+        .env("LOG_FORMAT", "text")
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The server logs its address once it is listening: read up to that line, no guessing.
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let listening = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("listening on"));
+    assert!(
+        listening
+            .as_deref()
+            .is_some_and(|l| l.contains(&format!("127.0.0.1:{port}"))),
+        "{listening:?}"
+    );
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/graphql"))
+        .json(&serde_json::json!({ "query": "{ ownershipGaps { stage { key } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({ "data": { "ownershipGaps": [{ "stage": { "key": "advocate-expand" } }] } })
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "the server exited with {status} after SIGTERM"
+    );
+    let _ = std::fs::remove_file(path);
+}
