@@ -29,29 +29,19 @@ stop_server() {
 trap stop_server EXIT
 
 # A port the kernel just handed out and released: free unless something races for it, in which
-# case the server fails to bind and the health loop below reports it.
+# case the server fails to bind and the wait below reports it.
 port="$(node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')"
 base="http://127.0.0.1:$port"
 
 echo "--- starting persona-graph on $base (SQLite in $tmp)"
-DATABASE_URL="sqlite://$tmp/persona-graph.db?mode=rwc" BIND="127.0.0.1:$port" SEED="${SEED:-always}" RUST_LOG="${RUST_LOG:-info}" \
+DATABASE_URL="sqlite://$tmp/persona-graph.db?mode=rwc" BIND="127.0.0.1:$port" SEED="${SEED:-always}" RUST_LOG="${RUST_LOG:-info}" LOG_FORMAT=text \
   "$target_dir/debug/persona-graph" serve >"$tmp/server.log" 2>&1 &
 server_pid=$!
 
-# Bounded wait: 150 tries, 0.2 s apart (30 s at most), giving up at once if the server died.
-healthy=""
-for _ in $(seq 1 150); do
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    break
-  fi
-  if curl -fsS --max-time 2 "$base/health" >/dev/null 2>&1; then
-    healthy=yes
-    break
-  fi
-  sleep 0.2
-done
-if [[ -z "$healthy" ]]; then
-  echo "persona-graph did not become healthy; its log:" >&2
+# The server logs "listening on" once its socket is bound: wait for that line (60 s at most;
+# at once if the server dies, since tail stops with it).
+if ! timeout 60 grep -q -m1 "listening on" <(tail --pid="$server_pid" -n +1 -f "$tmp/server.log"); then
+  echo "persona-graph did not start listening; its log:" >&2
   cat "$tmp/server.log" >&2
   exit 1
 fi
