@@ -3,6 +3,8 @@
 # port over a temporary SQLite database (seeded at start-up), waits for /health, then runs
 #   graphiql-offline.mjs    headless Chromium, network cut off: GraphiQL loads, runs, shows docs
 #   graphql-http-audit.mjs  the official GraphQL-over-HTTP audit (fails on MUST failures)
+#   clients.mjs             graphql-request, urql and Apollo Client run queries, mutations and
+#                           GET queries and surface BAD_USER_INPUT errors through their own APIs
 # and stops the server. Needs cargo, node/npm and /usr/bin/chromium (or CHROMIUM=...).
 set -euo pipefail
 
@@ -52,6 +54,9 @@ node "$here/graphiql-offline.mjs" "$base" "$screenshot" || status=1
 
 echo "--- GraphQL-over-HTTP audit (graphql-http)"
 node "$here/graphql-http-audit.mjs" "$base/graphql" || status=1
+
+echo "--- GraphQL clients (graphql-request, urql, Apollo Client)"
+node "$here/clients.mjs" "$base/graphql" || status=1
 
 if [[ "$status" -ne 0 ]]; then
   echo "--- server log" >&2
