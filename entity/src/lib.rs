@@ -1,5 +1,6 @@
 //! SeaORM entities of the persona catalog: one module per table, plus the enums stored as text.
 
+pub mod catalog_seed;
 pub mod enums;
 pub mod external_link;
 pub mod journey;

@@ -3,6 +3,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_catalog;
+mod m20261127_000002_create_catalog_seed;
 
 /// Runs every migration of the catalog schema in order.
 pub struct Migrator;
@@ -10,6 +11,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_create_catalog::Migration)]
+        vec![
+            Box::new(m20261127_000001_create_catalog::Migration),
+            Box::new(m20261127_000002_create_catalog_seed::Migration),
+        ]
     }
 }

@@ -63,9 +63,14 @@ pub struct SeedReport {
     pub updated: usize,
 }
 
-/// True when the database holds no persona.
+/// True when the catalog was never loaded into this database and it holds no personas,
+/// journeys or teams. Once loaded, editors may delete what they like: a restart does not
+/// bring it back.
 pub async fn is_empty(db: &DatabaseConnection) -> Result<bool, DbErr> {
-    Ok(entity::persona::Entity::find().count(db).await? == 0)
+    Ok(entity::catalog_seed::Entity::find().count(db).await? == 0
+        && entity::persona::Entity::find().count(db).await? == 0
+        && entity::journey::Entity::find().count(db).await? == 0
+        && entity::team::Entity::find().count(db).await? == 0)
 }
 
 /// Loads the seed catalog (upsert by natural key; safe to rerun).
@@ -85,6 +90,14 @@ pub async fn seed_yaml(db: &DatabaseConnection, text: &str) -> Result<SeedReport
         report: SeedReport::default(),
     }
     .run(&catalog)
+    .await?;
+    entity::catalog_seed::ActiveModel {
+        inserted: sea_orm::ActiveValue::Set(i32::try_from(report.inserted).unwrap_or(i32::MAX)),
+        updated: sea_orm::ActiveValue::Set(i32::try_from(report.updated).unwrap_or(i32::MAX)),
+        loaded_at: sea_orm::ActiveValue::Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
     .await?;
     txn.commit().await?;
     Ok(report)

@@ -5,10 +5,10 @@ use async_graphql::connection::{Edge, EmptyFields, PageInfo};
 use async_graphql::{Object, OutputType, Result, ResultExt, TypeName};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use futures_util::future::BoxFuture;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Value,
+    ColumnTrait, ColumnType, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -44,23 +44,48 @@ impl From<SortValue> for Value {
     }
 }
 
+/// A position in one ordering of one list: the ordering's name, the row's sort value and ID.
 #[derive(Debug, Serialize, Deserialize)]
 struct Cursor {
+    o: String,
     v: SortValue,
     id: i32,
 }
 
-fn encode_cursor(v: SortValue, id: i32) -> String {
-    let json = serde_json::to_vec(&Cursor { v, id }).unwrap_or_default();
-    URL_SAFE_NO_PAD.encode(json)
-}
+impl<E: EntityTrait> Ordering<E> {
+    /// Names the ordering (column and direction), so a cursor is only taken by the ordering
+    /// it came from.
+    fn name(&self) -> String {
+        let dir = if self.descending { "desc" } else { "asc" };
+        format!("{}:{dir}", sea_orm::IdenStatic::as_str(&self.column))
+    }
 
-fn decode_cursor(field: &str, s: &str) -> AppResult<Cursor> {
-    URL_SAFE_NO_PAD
-        .decode(s)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| AppError::bad_input(field, "is not a cursor returned by this connection"))
+    fn encode(&self, m: &E::Model) -> String {
+        let cursor = Cursor {
+            o: self.name(),
+            v: (self.key)(m),
+            id: id_of(self, m),
+        };
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+    }
+
+    fn decode(&self, field: &str, s: &str) -> AppResult<Cursor> {
+        let cursor: Option<Cursor> = URL_SAFE_NO_PAD
+            .decode(s)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let is_int = matches!(
+            self.column.def().get_column_type(),
+            ColumnType::Integer | ColumnType::BigInteger | ColumnType::SmallInteger
+        );
+        match cursor {
+            Some(c) if c.o == self.name() && matches!(c.v, SortValue::Int(_)) == is_int => Ok(c),
+            _ => Err(AppError::bad_input(
+                field,
+                "is not a cursor of this list in this order; use a cursor it returned with the same orderBy",
+            )),
+        }
+    }
 }
 
 /// How a list is ordered: a column, its direction, and how to read it from a row.
@@ -161,12 +186,12 @@ where
     let after = args
         .after
         .as_deref()
-        .map(|s| decode_cursor("after", s))
+        .map(|s| ordering.decode("after", s))
         .transpose()?;
     let before = args
         .before
         .as_deref()
-        .map(|s| decode_cursor("before", s))
+        .map(|s| ordering.decode("before", s))
         .transpose()?;
 
     let counted = select.clone();
@@ -225,7 +250,7 @@ where
     let edges = rows
         .into_iter()
         .map(|m| {
-            let cursor = encode_cursor((ordering.key)(&m), id_of::<E>(&ordering, &m));
+            let cursor = ordering.encode(&m);
             Edge::new(cursor, wrap(m))
         })
         .collect();
@@ -247,15 +272,31 @@ fn id_of<E: EntityTrait>(o: &Ordering<E>, m: &E::Model) -> i32 {
 
 /// A case-insensitive substring match of `needle` in any of `columns`, with `%` and `_`
 /// in the needle matched literally.
+///
+/// The column is lowered by the database's `LOWER`, which folds every letter on PostgreSQL
+/// but only ASCII ones on SQLite. Matching against the needle lowered both ways (fully, and
+/// in ASCII only) finds a name by its own spelling on both, whatever its accents.
 pub fn text_search<C: ColumnTrait>(needle: &str, columns: &[C]) -> Condition {
+    let mut patterns = vec![like_pattern(&needle.to_lowercase())];
+    let ascii = like_pattern(&needle.to_ascii_lowercase());
+    if ascii != patterns[0] {
+        patterns.push(ascii);
+    }
+    let mut cond = Condition::any();
+    for col in columns {
+        for pattern in &patterns {
+            let lowered = Expr::expr(Func::lower(Expr::col(col.as_column_ref())));
+            cond = cond.add(lowered.like(LikeExpr::new(pattern.clone()).escape('\\')));
+        }
+    }
+    cond
+}
+
+/// `%needle%` with the LIKE wildcards of the needle escaped.
+fn like_pattern(needle: &str) -> String {
     let escaped = needle
-        .to_lowercase()
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
-    let pattern = format!("%{escaped}%");
-    columns.iter().fold(Condition::any(), |cond, col| {
-        let lowered: SimpleExpr = Func::lower(Expr::col(col.as_column_ref())).into();
-        cond.add(Expr::expr(lowered).like(LikeExpr::new(pattern.clone()).escape('\\')))
-    })
+    format!("%{escaped}%")
 }

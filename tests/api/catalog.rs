@@ -499,3 +499,29 @@ async fn two_seeds_at_once_load_the_catalog_once() {
         59
     );
 }
+
+#[tokio::test]
+async fn a_database_whose_editors_deleted_every_persona_is_not_seeded_again() {
+    let app = TestApp::spawn().await;
+    assert!(
+        persona_graph::catalog::is_empty(&app.db).await.unwrap(),
+        "a fresh database is empty"
+    );
+    persona_graph::catalog::seed(&app.db).await.unwrap();
+    entity::persona::Entity::delete_many()
+        .exec(&app.db)
+        .await
+        .unwrap();
+    entity::journey::Entity::delete_many()
+        .exec(&app.db)
+        .await
+        .unwrap();
+    entity::team::Entity::delete_many()
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        !persona_graph::catalog::is_empty(&app.db).await.unwrap(),
+        "the catalog was loaded once; serve must not load it again over the editors' deletions"
+    );
+}

@@ -12,6 +12,47 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub client: reqwest::Client,
     statements: Arc<AtomicUsize>,
+    scratch: Scratch,
+}
+
+/// Where a test's database lives, removed when the test ends.
+enum Scratch {
+    /// A database on the `TEST_DATABASE_URL` server: the admin URL and the database name.
+    Postgres { admin_url: String, name: String },
+    /// An SQLite file and its WAL companions.
+    Sqlite(std::path::PathBuf),
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        match self {
+            Scratch::Postgres { admin_url, name } => {
+                // Drop runs inside the test's runtime, which cannot be blocked on; a thread
+                // with its own runtime removes the database (FORCE closes the pool's sessions).
+                let (url, name) = (admin_url.clone(), name.clone());
+                let dropped = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .ok()?;
+                    rt.block_on(async {
+                        let admin = sea_orm::Database::connect(&url).await.ok()?;
+                        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                        admin.execute_unprepared(&sql).await.ok()?;
+                        admin.close().await.ok()
+                    })
+                });
+                let _ = dropped.join();
+            }
+            Scratch::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+        }
+    }
 }
 
 fn unique_name() -> String {
@@ -24,8 +65,8 @@ fn unique_name() -> String {
     format!("pg_test_{}_{}_{}", std::process::id(), n, nanos)
 }
 
-/// The URL of a fresh, empty database for one test.
-async fn fresh_database_url() -> String {
+/// The URL of a fresh, empty database for one test, and what to remove afterwards.
+async fn fresh_database_url() -> (String, Scratch) {
     let name = unique_name();
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
@@ -40,11 +81,18 @@ async fn fresh_database_url() -> String {
             let (base, _) = url
                 .rsplit_once('/')
                 .expect("TEST_DATABASE_URL has a database name");
-            format!("{base}/{name}")
+            let scratch = Scratch::Postgres {
+                admin_url: url.clone(),
+                name: name.clone(),
+            };
+            (format!("{base}/{name}"), scratch)
         }
         _ => {
             let path = std::env::temp_dir().join(format!("persona-graph-{name}.db"));
-            format!("sqlite://{}?mode=rwc", path.display())
+            (
+                format!("sqlite://{}?mode=rwc", path.display()),
+                Scratch::Sqlite(path),
+            )
         }
     }
 }
@@ -52,7 +100,7 @@ async fn fresh_database_url() -> String {
 impl TestApp {
     /// An empty, migrated catalog.
     pub async fn spawn() -> Self {
-        let url = fresh_database_url().await;
+        let (url, scratch) = fresh_database_url().await;
         let mut conn = db::connect(&url, 5)
             .await
             .expect("connect to the test database");
@@ -73,6 +121,7 @@ impl TestApp {
             db: conn,
             client: reqwest::Client::new(),
             statements,
+            scratch,
         }
     }
 

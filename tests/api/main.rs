@@ -18,3 +18,4 @@ mod products;
 mod schema;
 mod smoke;
 mod teams;
+mod pagination;
