@@ -9,7 +9,7 @@ use super::loaders::{
 };
 use super::ownership::StageOwnership;
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
-use super::persona::{DeletePayload, Persona, persona_by_slug, stale, text_change};
+use super::persona::{DeletePayload, Persona, stale, text_change};
 use super::{begin_write, db, id, loader, validate};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
@@ -20,7 +20,7 @@ use entity::{enums, external_link, journey, journey_persona, journey_stage, pers
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// A customer journey that one kind of persona goes through, as ordered stages.
@@ -569,7 +569,7 @@ async fn reload(db: &impl ConnectionTrait, id: i32) -> AppResult<journey::Model>
 /// Records a change to the journey aggregate (its stages or personas): bumps `version` and
 /// `updated_at`. Run it before reading the stages: on PostgreSQL the row lock it takes
 /// serializes concurrent edits of one journey, so the positions read afterwards stay valid.
-async fn touch(db: &impl ConnectionTrait, journey: &journey::Model) -> AppResult<()> {
+pub(super) async fn touch(db: &impl ConnectionTrait, journey: &journey::Model) -> AppResult<()> {
     use journey::Column as C;
     let result = journey::Entity::update_many()
         .col_expr(C::Version, Expr::col(C::Version).add(1))
@@ -652,7 +652,14 @@ async fn narrowing_personas(
                 format!("repeats persona {slug}"),
             ));
         }
-        let p = persona_by_slug(db, slug).await?;
+        // FOR SHARE on PostgreSQL: a concurrent updatePersona cannot change the kind checked
+        // here until this transaction ends (SQLite serialises writers anyway).
+        let p = persona::Entity::find()
+            .filter(persona::Column::Slug.eq(slug.as_str()))
+            .lock_shared()
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::not_found("persona", slug))?;
         if p.kind != kind {
             return Err(AppError::bad_input(
                 format!("personas[{i}]"),

@@ -2,21 +2,23 @@
 //! `ownershipMatrix` and `ownershipGaps`.
 
 use super::enums::{AlignmentLevel, Motion, Provenance, Responsibility};
-use super::journey::{Journey, Stage, journey_by_slug};
+use super::journey::{Journey, Stage, journey_by_slug, touch};
 use super::loaders::{JourneyById, PersonById, PersonaById, StageById, TeamById};
 use super::persona::{DeletePayload, Persona, persona_by_slug, text_change};
-use super::team::{Person, Team, membership, person_by_slug, team_by_slug};
+use super::team::{Person, Team, person_by_slug, team_by_slug};
 use super::{begin_write, db, id, loader, validate};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
 };
 use chrono::Utc;
-use entity::{enums, journey, journey_stage, stage_ownership, team, team_persona_alignment};
+use entity::{
+    enums, journey, journey_stage, stage_ownership, team, team_membership, team_persona_alignment,
+};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, SqlErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use std::collections::BTreeMap;
 
@@ -393,9 +395,23 @@ async fn stage_by_key(
 }
 
 /// The ID of the person `slug`, who must be a member of `team` to be its DRI.
+///
+/// The membership is read with a share lock (on PostgreSQL; SQLite's writers are serialised
+/// already) held to the end of the transaction: `removeTeamMember` and `deletePerson` delete
+/// the membership before they clear DRIs, so they either wait for this assignment to commit
+/// and then clear it, or have deleted the membership and this finds none.
+///
+/// Call it before locking the journey (`touch`): removals hold the membership and then lock
+/// journeys, and taking the two in the same order cannot deadlock.
 async fn dri_of(db: &impl ConnectionTrait, team: &team::Model, slug: &str) -> AppResult<i32> {
     let person = person_by_slug(db, slug).await?;
-    if membership(db, team.id, person.id).await?.is_none() {
+    let member = team_membership::Entity::find()
+        .filter(team_membership::Column::TeamId.eq(team.id))
+        .filter(team_membership::Column::PersonId.eq(person.id))
+        .lock_shared()
+        .one(db)
+        .await?;
+    if member.is_none() {
         return Err(AppError::bad_input(
             "dri",
             format!("must be a member of team {}", team.slug),
@@ -417,6 +433,18 @@ fn team_owns_already(stage_key: &str, team_slug: &str) -> AppError {
         "team {team_slug} already has a responsibility for stage {stage_key}; \
          use changeStageOwner to change it"
     ))
+}
+
+/// The stage ownership with row ID `id` (global ID `global`), or `NOT_FOUND`.
+async fn ownership_by_id(
+    db: &impl ConnectionTrait,
+    id: i32,
+    global: &ID,
+) -> AppResult<stage_ownership::Model> {
+    stage_ownership::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("stage ownership", global.as_str()))
 }
 
 /// Refuses a second ACCOUNTABLE owner of `stage` (other than the ownership `except`).
@@ -464,12 +492,16 @@ async fn assign_stage_owner(
     let note = validate::optional("note", input.note.as_deref(), validate::TEXT_MAX)?;
     let txn = begin_write(db).await?;
     let journey = journey_by_slug(&txn, &input.journey).await?;
-    let stage = stage_by_key(&txn, &journey, &input.stage).await?;
     let team = team_by_slug(&txn, &input.team).await?;
     let dri = match input.dri.as_deref() {
         Some(slug) => Some(dri_of(&txn, &team, slug).await?),
         None => None,
     };
+    // The journey's new version, first: its row lock queues this assignment behind a
+    // concurrent removeStage or deleteJourney (or them behind it), so the stage read next
+    // either exists until commit or is already gone (NOT_FOUND), never a foreign-key error.
+    touch(&txn, &journey).await?;
+    let stage = stage_by_key(&txn, &journey, &input.stage).await?;
     let existing = stage_ownership::Entity::find()
         .filter(stage_ownership::Column::StageId.eq(stage.id))
         .filter(stage_ownership::Column::TeamId.eq(team.id))
@@ -495,7 +527,6 @@ async fn assign_stage_owner(
     .insert(&txn)
     .await
     .map_err(|e| ownership_conflict(e, &stage.key, &team.slug))?;
-    bump_journeys_of_stages(&txn, [stage.id]).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -507,25 +538,32 @@ async fn change_stage_owner(
     let ownership_id = id::decode_as(&input.id, "StageOwnership", "id")?;
     let note = text_change("note", &input.note, validate::TEXT_MAX)?;
     let txn = begin_write(db).await?;
-    let current = stage_ownership::Entity::find_by_id(ownership_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("stage ownership", &*input.id))?;
+    let current = ownership_by_id(&txn, ownership_id, &input.id).await?;
     let stage = journey_stage::Entity::find_by_id(current.stage_id)
         .one(&txn)
         .await?
-        .ok_or_else(|| AppError::not_found("stage", current.stage_id))?;
+        .ok_or_else(|| AppError::not_found("stage ownership", &*input.id))?;
+    let journey = journey::Entity::find_by_id(stage.journey_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("stage ownership", &*input.id))?;
     let team = team::Entity::find_by_id(current.team_id)
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("team", current.team_id))?;
+    let dri = match &input.dri {
+        MaybeUndefined::Value(slug) => Some(dri_of(&txn, &team, slug).await?),
+        _ => None,
+    };
+    // As in assignStageOwner: lock the journey, then read the ownership again, which a
+    // concurrent removeStage or deleteJourney may have taken with its stage.
+    touch(&txn, &journey).await?;
+    let current = ownership_by_id(&txn, ownership_id, &input.id).await?;
     let mut active = current.into_active_model();
     match &input.dri {
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => active.person_id = Set(None),
-        MaybeUndefined::Value(slug) => {
-            active.person_id = Set(Some(dri_of(&txn, &team, slug).await?))
-        }
+        MaybeUndefined::Value(_) => active.person_id = Set(dri),
     }
     if let Some(r) = input.responsibility {
         if r == Responsibility::Accountable {
@@ -542,7 +580,6 @@ async fn change_stage_owner(
         .update(&txn)
         .await
         .map_err(|e| AppError::on_unique(e, accountable_taken(&stage.key, None).to_string()))?;
-    bump_journeys_of_stages(&txn, [stage.id]).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -553,10 +590,7 @@ async fn remove_stage_owner(
 ) -> AppResult<ID> {
     let ownership_id = id::decode_as(&input.id, "StageOwnership", "id")?;
     let txn = begin_write(db).await?;
-    let current = stage_ownership::Entity::find_by_id(ownership_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("stage ownership", &*input.id))?;
+    let current = ownership_by_id(&txn, ownership_id, &input.id).await?;
     stage_ownership::Entity::delete_by_id(current.id)
         .exec(&txn)
         .await?;

@@ -5,7 +5,7 @@ use super::enums::{
     OrderDirection, PainIntensity, PersonaKind, PersonaLinkKind, Provenance, Status, ValuePropScope,
 };
 use super::external_link::ExternalLink;
-use super::journey::Journey;
+use super::journey::{Journey, touch};
 use super::loaders::{
     AlignmentsByPersona, JourneyPersonasByJourney, JourneysByKind, LinksByFromPersona,
     LinksBySubject, PersonaById, RelevancesByPersona, RolesByPersona,
@@ -19,12 +19,13 @@ use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
 };
 use chrono::{DateTime, Utc};
-use entity::{enums, persona, persona_link, role};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use entity::{enums, journey, journey_persona, persona, persona_link, role};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
+use std::collections::HashSet;
 
 /// A go-to-market persona: the individual developer, or a buyer with example job titles.
 pub struct Persona(pub persona::Model);
@@ -673,9 +674,6 @@ async fn update_persona(
     if let Some(v) = &input.name {
         update = update.col_expr(C::Name, Expr::value(validate::name("name", v)?));
     }
-    if let Some(v) = input.kind {
-        update = update.col_expr(C::Kind, Expr::value(enums::PersonaKind::from(v)));
-    }
     if let Some(v) = input.status {
         update = update.col_expr(C::Status, Expr::value(enums::Status::from(v)));
     }
@@ -731,6 +729,28 @@ async fn update_persona(
 
     let txn = begin_write(db).await?;
     let current = persona_by_slug(&txn, &input.slug).await?;
+    if let Some(k) = input.kind.map(enums::PersonaKind::from) {
+        // The mirror of updateJourney's rule on personaKind: a journey narrowed to this persona
+        // shows only to personas of its own kind, so a new kind would silently hide it.
+        let lock = lock_persona(&txn, current.id, &input.slug).await?;
+        let other_kind = journey::Entity::find()
+            .filter(journey::Column::Id.in_subquery(narrowed_by(lock.id)))
+            .filter(journey::Column::PersonaKind.ne(k))
+            .order_by_asc(journey::Column::Slug)
+            .one(&txn)
+            .await?;
+        if let Some(j) = other_kind {
+            return Err(AppError::bad_input(
+                "kind",
+                format!(
+                    "journey {} (for {} personas) is narrowed to this persona; change its personas first",
+                    j.slug,
+                    j.persona_kind.as_str()
+                ),
+            ));
+        }
+        update = update.col_expr(C::Kind, Expr::value(k));
+    }
     let result = update
         .filter(C::Id.eq(current.id))
         .filter(C::Version.eq(input.expected_version))
@@ -796,12 +816,91 @@ async fn archive_persona(
     Ok(row)
 }
 
+/// The IDs of the journeys narrowed to persona `persona_id`, as a subquery.
+fn narrowed_by(persona_id: i32) -> SelectStatement {
+    Query::select()
+        .column(journey_persona::Column::JourneyId)
+        .from(journey_persona::Entity)
+        .and_where(Expr::col(journey_persona::Column::PersonaId).eq(persona_id))
+        .to_owned()
+}
+
+/// Reads persona `id` again with a row lock (on PostgreSQL; SQLite's writers are serialised
+/// already). Narrowing a journey to the persona takes a key-share lock on it through the
+/// foreign key, so while this lock is held no narrowing to it can start, and those that
+/// started first have committed and are visible to the statements that follow.
+async fn lock_persona(db: &impl ConnectionTrait, id: i32, slug: &str) -> AppResult<persona::Model> {
+    persona::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("persona", slug))
+}
+
+/// The journeys narrowed to persona `persona_id`, by ID, locked (on PostgreSQL).
+async fn narrowed_journeys(
+    db: &impl ConnectionTrait,
+    persona_id: i32,
+) -> AppResult<Vec<journey::Model>> {
+    Ok(journey::Entity::find()
+        .filter(journey::Column::Id.in_subquery(narrowed_by(persona_id)))
+        .order_by_asc(journey::Column::Id)
+        .lock_exclusive()
+        .all(db)
+        .await?)
+}
+
+/// The CONFLICT of deleting the only persona that journeys `sole` are narrowed to.
+fn sole_persona_of(persona: &str, sole: &[journey::Model]) -> AppError {
+    let slugs: Vec<&str> = sole.iter().map(|j| j.slug.as_str()).collect();
+    let (journeys, are, it, its) = match slugs.as_slice() {
+        [one] => (format!("journey {one}"), "is", "it", "its"),
+        _ => (
+            format!("journeys {}", slugs.join(", ")),
+            "are",
+            "them",
+            "their",
+        ),
+    };
+    AppError::conflict(format!(
+        "{journeys} {are} narrowed to persona {persona} alone, and deleting the persona would open \
+         {it} to every persona of {its} kind; narrow {it} to other personas or clear {its} \
+         narrowing first"
+    ))
+}
+
 async fn delete_persona(
     db: &sea_orm::DatabaseConnection,
     input: DeletePersonaInput,
 ) -> AppResult<ID> {
     let txn = begin_write(db).await?;
     let current = persona_by_slug(&txn, &input.slug).await?;
+    // Journeys before the persona: setJourneyPersonas locks its journey and then, through the
+    // foreign key, the persona, so taking the two in the same order cannot deadlock.
+    narrowed_journeys(&txn, current.id).await?;
+    let current = lock_persona(&txn, current.id, &input.slug).await?;
+    // Read again now that no narrowing to the persona can be under way.
+    let journeys = narrowed_journeys(&txn, current.id).await?;
+    let shared: HashSet<i32> = journey_persona::Entity::find()
+        .select_only()
+        .column(journey_persona::Column::JourneyId)
+        .filter(journey_persona::Column::JourneyId.is_in(journeys.iter().map(|j| j.id)))
+        .filter(journey_persona::Column::PersonaId.ne(current.id))
+        .into_tuple::<i32>()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .collect();
+    let (shared, sole): (Vec<_>, Vec<_>) =
+        journeys.into_iter().partition(|j| shared.contains(&j.id));
+    // The cascade would leave such a journey narrowed to nobody, which means open to all.
+    if !sole.is_empty() {
+        return Err(sole_persona_of(&current.slug, &sole));
+    }
+    // Their narrowing loses a persona: a change to the journey aggregate.
+    for j in &shared {
+        touch(&txn, j).await?;
+    }
     entity::external_link::Entity::delete_many()
         .filter(entity::external_link::Column::SubjectType.eq(enums::SubjectType::Persona))
         .filter(entity::external_link::Column::SubjectId.eq(current.id))

@@ -547,9 +547,40 @@ async fn owned_stages(
         .await?)
 }
 
+/// Clears the DRI of the ownerships matching `condition`, whose memberships the caller has
+/// just deleted, and gives their journeys a new version.
+///
+/// Deleting the membership first is what keeps every DRI a member on PostgreSQL, where
+/// writes run under READ COMMITTED: an assignment locks the membership it relies on
+/// (`dri_of`, FOR SHARE), so the DELETE waited for any such assignment to commit, each
+/// statement here sees those commits, and later assignments find no membership.
+///
+/// The journeys are locked before the ownership rows, the order removeStage and deleteJourney
+/// take them in (journey, then the stage's ownerships by cascade).
+async fn clear_dri(db: &impl ConnectionTrait, condition: sea_orm::Condition) -> AppResult<()> {
+    let stages = owned_stages(db, condition.clone()).await?;
+    bump_journeys_of_stages(db, stages).await?;
+    stage_ownership::Entity::update_many()
+        .col_expr(
+            stage_ownership::Column::PersonId,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(stage_ownership::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(condition)
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 async fn delete_team(db: &DatabaseConnection, input: DeleteTeamInput) -> AppResult<ID> {
     let txn = begin_write(db).await?;
     let current = team_by_slug(&txn, &input.slug).await?;
+    // Memberships before journeys, the order assignStageOwner locks them in (its DRI's
+    // membership, then the journey); the cascade from the team row would take them last.
+    team_membership::Entity::delete_many()
+        .filter(team_membership::Column::TeamId.eq(current.id))
+        .exec(&txn)
+        .await?;
     let stages = owned_stages(
         &txn,
         sea_orm::Condition::all().add(stage_ownership::Column::TeamId.eq(current.id)),
@@ -623,20 +654,18 @@ async fn update_person(
 async fn delete_person(db: &DatabaseConnection, input: DeletePersonInput) -> AppResult<ID> {
     let txn = begin_write(db).await?;
     let current = person_by_slug(&txn, &input.slug).await?;
-    let dri_of = sea_orm::Condition::all().add(stage_ownership::Column::PersonId.eq(current.id));
-    let stages = owned_stages(&txn, dri_of.clone()).await?;
-    // The foreign key would null these too; doing it here keeps the journeys' versions honest
-    // and does not depend on the backend enforcing foreign keys.
-    stage_ownership::Entity::update_many()
-        .col_expr(
-            stage_ownership::Column::PersonId,
-            Expr::value(Option::<i32>::None),
-        )
-        .col_expr(stage_ownership::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(dri_of)
+    // Memberships first, as in removeTeamMember.
+    team_membership::Entity::delete_many()
+        .filter(team_membership::Column::PersonId.eq(current.id))
         .exec(&txn)
         .await?;
-    bump_journeys_of_stages(&txn, stages).await?;
+    // The foreign key would null these too; doing it here keeps the journeys' versions honest
+    // and does not depend on the backend enforcing foreign keys.
+    clear_dri(
+        &txn,
+        sea_orm::Condition::all().add(stage_ownership::Column::PersonId.eq(current.id)),
+    )
+    .await?;
     person::Entity::delete_by_id(current.id).exec(&txn).await?;
     txn.commit().await?;
     Ok(id::encode("Person", current.id))
@@ -703,24 +732,25 @@ async fn remove_team_member(
 ) -> AppResult<ID> {
     let txn = begin_write(db).await?;
     let member = member_by_slugs(&txn, &input.team, &input.person).await?;
+    // The membership goes first (see `clear_dri`); a removal that committed meanwhile has
+    // taken it already.
+    let deleted = team_membership::Entity::delete_by_id(member.id)
+        .exec(&txn)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(AppError::not_found(
+            "team member",
+            format!("{} in team {}", input.person, input.team),
+        ));
+    }
     // A DRI must be a member of the owning team, so leaving the team ends being its DRI.
-    let dri_of = sea_orm::Condition::all()
-        .add(stage_ownership::Column::TeamId.eq(member.team_id))
-        .add(stage_ownership::Column::PersonId.eq(member.person_id));
-    let stages = owned_stages(&txn, dri_of.clone()).await?;
-    stage_ownership::Entity::update_many()
-        .col_expr(
-            stage_ownership::Column::PersonId,
-            Expr::value(Option::<i32>::None),
-        )
-        .col_expr(stage_ownership::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(dri_of)
-        .exec(&txn)
-        .await?;
-    bump_journeys_of_stages(&txn, stages).await?;
-    team_membership::Entity::delete_by_id(member.id)
-        .exec(&txn)
-        .await?;
+    clear_dri(
+        &txn,
+        sea_orm::Condition::all()
+            .add(stage_ownership::Column::TeamId.eq(member.team_id))
+            .add(stage_ownership::Column::PersonId.eq(member.person_id)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(id::encode("TeamMember", member.id))
 }

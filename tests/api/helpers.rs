@@ -12,7 +12,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub client: reqwest::Client,
     statements: Arc<AtomicUsize>,
-    scratch: Scratch,
+    /// Held for its `Drop`, which removes the test's database.
+    _scratch: Scratch,
 }
 
 /// Where a test's database lives, removed when the test ends.
@@ -121,7 +122,7 @@ impl TestApp {
             db: conn,
             client: reqwest::Client::new(),
             statements,
-            scratch,
+            _scratch: scratch,
         }
     }
 

@@ -1,9 +1,10 @@
 //! Stage ownership (RACI, DRI, one ACCOUNTABLE per stage) and team-persona alignment mutations.
 
 use crate::helpers::{TestApp, error_code};
-use entity::{enums, journey, journey_stage, stage_ownership};
+use entity::{enums, journey, journey_stage, stage_ownership, team_membership};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
 use serde_json::{Value, json};
+use std::collections::HashSet;
 
 /// Inserts a journey with stages `keys` (positions 1..n) straight into the database, since the
 /// journey mutations are not what these tests are about.
@@ -644,4 +645,95 @@ async fn aligning_with_unknown_slugs_or_unaligning_what_is_not_aligned_is_not_fo
         .await;
     assert_eq!(error_code(&body), "NOT_FOUND");
     assert_eq!(aligned_personas(&app, "pm").await, json!([]));
+}
+
+/// Asserts, reading the tables directly, that every DRI is a member of their ownership's team.
+pub async fn assert_every_dri_is_a_member(app: &TestApp) {
+    let members: HashSet<(i32, i32)> = team_membership::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.team_id, m.person_id))
+        .collect();
+    for o in stage_ownership::Entity::find().all(&app.db).await.unwrap() {
+        if let Some(person) = o.person_id {
+            assert!(
+                members.contains(&(o.team_id, person)),
+                "ownership {} has DRI {person}, who is not a member of team {}",
+                o.id,
+                o.team_id
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_member_removed_while_being_made_a_dri_never_stays_a_dri() {
+    let keys: Vec<String> = (0..10).map(|i| format!("s{i}")).collect();
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let app = TestApp::spawn().await;
+    journey_with_stages(&app, "j", &key_refs).await;
+    create_team(&app, "pm").await;
+    create_person(&app, "ann").await;
+    for key in &keys {
+        add_member(&app, "pm", "ann").await;
+        let (removed, assigned) = tokio::join!(
+            app.gql(
+                "mutation($i: RemoveTeamMemberInput!) { removeTeamMember(input: $i) { deletedId } }",
+                json!({ "i": { "team": "pm", "person": "ann" } }),
+            ),
+            assign(
+                &app,
+                json!({ "journey": "j", "stage": key, "team": "pm", "responsibility": "RESPONSIBLE", "dri": "ann" }),
+            ),
+        );
+        assert!(removed.get("errors").is_none(), "{removed:#}");
+        // Either the assignment came first and the removal then cleared its DRI, or it came
+        // second and found no member.
+        if assigned.get("errors").is_some() {
+            assert_eq!(error_code(&assigned), "BAD_USER_INPUT", "{assigned:#}");
+            assert_eq!(error_field(&assigned), "dri", "{assigned:#}");
+        }
+        assert_every_dri_is_a_member(&app).await;
+    }
+}
+
+#[tokio::test]
+async fn an_assignment_racing_the_removal_of_its_stage_is_not_found_never_internal() {
+    let keys: Vec<String> = (0..10).map(|i| format!("s{i}")).collect();
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let app = TestApp::spawn().await;
+    journey_with_stages(&app, "j", &key_refs).await;
+    create_team(&app, "pm").await;
+    let stages = app
+        .data(r#"{ journey(slug: "j") { stages { id key } } }"#, json!({}))
+        .await["journey"]["stages"]
+        .clone();
+    for stage in stages.as_array().unwrap() {
+        let (removed, assigned) = tokio::join!(
+            app.gql(
+                "mutation($i: RemoveStageInput!) { removeStage(input: $i) { deletedId } }",
+                json!({ "i": { "id": stage["id"] } }),
+            ),
+            assign(
+                &app,
+                json!({ "journey": "j", "stage": stage["key"], "team": "pm", "responsibility": "ACCOUNTABLE" }),
+            ),
+        );
+        assert!(removed.get("errors").is_none(), "{removed:#}");
+        // Either the assignment came first and went with the stage, or it came second and
+        // found no stage.
+        if assigned.get("errors").is_some() {
+            assert_eq!(error_code(&assigned), "NOT_FOUND", "{assigned:#}");
+        }
+    }
+    assert_eq!(owners(&app, "j").await.1, json!([]));
+    assert!(
+        stage_ownership::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -410,3 +410,135 @@ async fn a_database_failure_reaches_the_client_as_internal_without_details() {
         "{body}"
     );
 }
+
+const SET_PERSONAS: &str =
+    "mutation($i: SetJourneyPersonasInput!) { setJourneyPersonas(input: $i) {
+    journey { version personas { slug } } } }";
+const DELETE: &str = "mutation($i: DeletePersonaInput!) { deletePersona(input: $i) { deletedId } }";
+const PERSONA_JOURNEYS: &str =
+    "query($s: String!) { persona(slug: $s) { kind version journeys { slug } } }";
+const JOURNEY: &str =
+    "query($s: String!) { journey(slug: $s) { version personaKind personas { slug } } }";
+
+async fn narrow(app: &TestApp, journey: &str, personas: &[&str]) {
+    app.data(
+        SET_PERSONAS,
+        json!({ "i": { "journey": journey, "personas": personas } }),
+    )
+    .await;
+}
+
+async fn persona_journeys(app: &TestApp, slug: &str) -> Value {
+    app.data(PERSONA_JOURNEYS, json!({ "s": slug })).await["persona"].clone()
+}
+
+async fn journey(app: &TestApp, slug: &str) -> Value {
+    app.data(JOURNEY, json!({ "s": slug })).await["journey"].clone()
+}
+
+#[tokio::test]
+async fn changing_the_kind_of_a_persona_a_journey_is_narrowed_to_is_bad_user_input_on_kind() {
+    let app = TestApp::seeded().await;
+    narrow(&app, "buyer-journey", &["head-of-engineering"]).await;
+    let persona_before = persona_journeys(&app, "head-of-engineering").await;
+    assert_eq!(
+        persona_before["journeys"],
+        json!([{ "slug": "buyer-journey" }])
+    );
+    let journey_before = journey(&app, "buyer-journey").await;
+    let before = snapshot(&app).await;
+
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "i": { "slug": "head-of-engineering", "expectedVersion": persona_before["version"],
+                           "kind": "DEV", "name": "Renamed" } }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body:#}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "kind", "{body:#}");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("buyer-journey"), "{message}");
+    assert_eq!(snapshot(&app).await, before);
+    assert_eq!(
+        persona_journeys(&app, "head-of-engineering").await,
+        persona_before
+    );
+    assert_eq!(journey(&app, "buyer-journey").await, journey_before);
+
+    // The journey's own kind is fine, and without the narrowing any kind is.
+    let same = app
+        .data(
+            UPDATE,
+            json!({ "i": { "slug": "head-of-engineering", "expectedVersion": persona_before["version"],
+                           "kind": "BUYER" } }),
+        )
+        .await;
+    let version = same["updatePersona"]["persona"]["version"].clone();
+    narrow(&app, "buyer-journey", &[]).await;
+    app.data(
+        UPDATE,
+        json!({ "i": { "slug": "head-of-engineering", "expectedVersion": version, "kind": "DEV" } }),
+    )
+    .await;
+    let after = persona_journeys(&app, "head-of-engineering").await;
+    assert_eq!(after["kind"], "DEV");
+    assert_eq!(after["journeys"], json!([{ "slug": "dev-journey" }]));
+}
+
+#[tokio::test]
+async fn deleting_the_only_persona_a_journey_is_narrowed_to_is_a_conflict_naming_the_journey() {
+    let app = TestApp::seeded().await;
+    narrow(&app, "buyer-journey", &["head-of-engineering"]).await;
+    let journey_before = journey(&app, "buyer-journey").await;
+    let before = snapshot(&app).await;
+
+    let body = app
+        .gql(DELETE, json!({ "i": { "slug": "head-of-engineering" } }))
+        .await;
+    assert_eq!(error_code(&body), "CONFLICT", "{body:#}");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("buyer-journey")
+            && message.contains("narrow it to other personas or clear its narrowing first"),
+        "{message}"
+    );
+    assert_eq!(snapshot(&app).await, before);
+    assert_eq!(journey(&app, "buyer-journey").await, journey_before);
+    assert_eq!(
+        journey_before["personas"],
+        json!([{ "slug": "head-of-engineering" }])
+    );
+}
+
+#[tokio::test]
+async fn deleting_one_of_several_personas_a_journey_is_narrowed_to_keeps_the_rest_and_bumps_it() {
+    let app = TestApp::seeded().await;
+    narrow(
+        &app,
+        "buyer-journey",
+        &["head-of-engineering", "security-engineering-leader"],
+    )
+    .await;
+    let before = journey(&app, "buyer-journey").await;
+    let dev_before = journey(&app, "dev-journey").await;
+
+    app.data(DELETE, json!({ "i": { "slug": "head-of-engineering" } }))
+        .await;
+    let after = journey(&app, "buyer-journey").await;
+    assert_eq!(
+        after["personas"],
+        json!([{ "slug": "security-engineering-leader" }])
+    );
+    assert_eq!(
+        after["version"].as_i64().unwrap(),
+        before["version"].as_i64().unwrap() + 1
+    );
+    // The journey stays hidden from the personas it is not narrowed to.
+    assert_eq!(
+        persona_journeys(&app, "platform-infrastructure-leader").await["journeys"],
+        json!([])
+    );
+    // A journey that was not narrowed to the persona is left alone.
+    assert_eq!(journey(&app, "dev-journey").await, dev_before);
+}

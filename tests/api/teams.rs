@@ -2,7 +2,8 @@
 
 use crate::helpers::{TestApp, error_code};
 use crate::ownership::{
-    add_member, assign_ok, create_person, create_team, journey_with_stages, owners,
+    add_member, assert_every_dri_is_a_member, assign, assign_ok, create_person, create_team,
+    journey_with_stages, owners,
 };
 use entity::{enums, external_link};
 use sea_orm::{
@@ -532,4 +533,36 @@ async fn deleting_a_person_clears_their_dri_assignments_and_memberships() {
         (3, json!([["a", [["pm", "ACCOUNTABLE", null]]]]))
     );
     assert_eq!(read_team(&app, "pm").await["members"], json!([]));
+}
+
+#[tokio::test]
+async fn a_person_deleted_while_being_made_a_dri_never_stays_a_dri() {
+    let keys: Vec<String> = (0..10).map(|i| format!("s{i}")).collect();
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let app = TestApp::spawn().await;
+    journey_with_stages(&app, "j", &key_refs).await;
+    create_team(&app, "pm").await;
+    for (i, key) in keys.iter().enumerate() {
+        let person = format!("p{i}");
+        create_person(&app, &person).await;
+        add_member(&app, "pm", &person).await;
+        let (deleted, assigned) = tokio::join!(
+            app.gql(DELETE_PERSON, json!({ "i": { "slug": person } })),
+            assign(
+                &app,
+                json!({ "journey": "j", "stage": key, "team": "pm", "responsibility": "RESPONSIBLE", "dri": person }),
+            ),
+        );
+        assert!(deleted.get("errors").is_none(), "{deleted:#}");
+        // Either the assignment came first and the deletion then cleared its DRI, or it came
+        // second and found no person, or no membership.
+        if assigned.get("errors").is_some() {
+            assert!(
+                ["NOT_FOUND", "BAD_USER_INPUT"].contains(&error_code(&assigned)),
+                "{assigned:#}"
+            );
+        }
+        assert_every_dri_is_a_member(&app).await;
+    }
+    assert_eq!(person_count(&app).await, 0);
 }
