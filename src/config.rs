@@ -70,7 +70,7 @@ pub struct ServeArgs {
 /// When `serve` loads the seed catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SeedMode {
-    /// Only when the database holds no persona.
+    /// Only into a new database: one the catalog was never loaded into, with no personas, journeys or teams.
     IfEmpty,
     /// Always (an idempotent upsert).
     Always,
