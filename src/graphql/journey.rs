@@ -10,7 +10,7 @@ use super::loaders::{
 use super::ownership::StageOwnership;
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
 use super::persona::{DeletePayload, Persona, stale, text_change};
-use super::{begin_write, db, id, loader, validate};
+use super::{begin_write, db, id, loader, referenced, related, validate};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
@@ -89,12 +89,7 @@ impl Journey {
     }
     /// The stages, in order (positions 1..n).
     async fn stages(&self, ctx: &Context<'_>) -> Result<Vec<Stage>> {
-        let rows = loader(ctx)
-            .extend()?
-            .load_one(StagesByJourney(self.0.id))
-            .await
-            .extend()?;
-        Ok(rows.unwrap_or_default().into_iter().map(Stage).collect())
+        related(ctx, StagesByJourney(self.0.id), Stage).await
     }
     /// One stage by key, or null.
     async fn stage(
@@ -116,12 +111,7 @@ impl Journey {
     /// Documents about this journey.
     async fn external_links(&self, ctx: &Context<'_>) -> Result<Vec<ExternalLink>> {
         let key = LinksBySubject(enums::SubjectType::Journey, self.0.id);
-        let rows = loader(ctx).extend()?.load_one(key).await.extend()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(ExternalLink)
-            .collect())
+        related(ctx, key, ExternalLink).await
     }
 }
 
@@ -161,25 +151,11 @@ impl Stage {
     }
     /// The journey this stage belongs to.
     async fn journey(&self, ctx: &Context<'_>) -> Result<Option<Journey>> {
-        let row = loader(ctx)
-            .extend()?
-            .load_one(JourneyById(self.0.journey_id))
-            .await
-            .extend()?;
-        Ok(row.map(Journey))
+        referenced(ctx, JourneyById(self.0.journey_id), Journey).await
     }
     /// The teams that own this stage, with their RACI responsibility.
     async fn owners(&self, ctx: &Context<'_>) -> Result<Vec<StageOwnership>> {
-        let rows = loader(ctx)
-            .extend()?
-            .load_one(OwnershipsByStage(self.0.id))
-            .await
-            .extend()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(StageOwnership)
-            .collect())
+        related(ctx, OwnershipsByStage(self.0.id), StageOwnership).await
     }
     /// The ACCOUNTABLE owner, or null when the stage has none (an ownership gap).
     async fn accountable(&self, ctx: &Context<'_>) -> Result<Option<StageOwnership>> {
@@ -197,12 +173,7 @@ impl Stage {
     /// Documents about this stage.
     async fn external_links(&self, ctx: &Context<'_>) -> Result<Vec<ExternalLink>> {
         let key = LinksBySubject(enums::SubjectType::Stage, self.0.id);
-        let rows = loader(ctx).extend()?.load_one(key).await.extend()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(ExternalLink)
-            .collect())
+        related(ctx, key, ExternalLink).await
     }
 }
 

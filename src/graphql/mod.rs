@@ -15,13 +15,14 @@ pub mod team;
 pub mod validate;
 
 use crate::error::{AppError, AppResult};
+use async_graphql::dataloader::Loader;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
 };
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
-    Context, EmptySubscription, MergedObject, Schema, SchemaBuilder, ServerError, ServerResult,
-    ValidationResult, Variables,
+    Context, EmptySubscription, MergedObject, ResultExt, Schema, SchemaBuilder, ServerError,
+    ServerResult, ValidationResult, Variables,
 };
 use loaders::Loaders;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
@@ -77,6 +78,38 @@ pub fn db<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
 pub fn loader<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
     ctx.data::<Loaders>()
         .map_err(|e| AppError::internal(e.message))
+}
+
+/// The rows related by `key` (a relation's loader key), each wrapped as a GraphQL object.
+pub async fn related<K, M, N>(
+    ctx: &Context<'_>,
+    key: K,
+    wrap: fn(M) -> N,
+) -> async_graphql::Result<Vec<N>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    loaders::CatalogLoader: Loader<K, Value = Vec<M>, Error = AppError>,
+{
+    let rows = loader(ctx).extend()?.load_one(key).await.extend()?;
+    Ok(rows.unwrap_or_default().into_iter().map(wrap).collect())
+}
+
+/// The row `key` refers to, wrapped as a GraphQL object; null when it does not exist.
+pub async fn referenced<K, M, N>(
+    ctx: &Context<'_>,
+    key: K,
+    wrap: fn(M) -> N,
+) -> async_graphql::Result<Option<N>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    loaders::CatalogLoader: Loader<K, Value = M, Error = AppError>,
+{
+    Ok(loader(ctx)
+        .extend()?
+        .load_one(key)
+        .await
+        .extend()?
+        .map(wrap))
 }
 
 /// Starts a write transaction (see [`crate::db::begin_write`]).

@@ -6,7 +6,7 @@ use super::journey::{Journey, Stage, journey_by_slug, touch};
 use super::loaders::{JourneyById, PersonById, PersonaById, StageById, TeamById};
 use super::persona::{DeletePayload, Persona, persona_by_slug, text_change};
 use super::team::{Person, Team, person_by_slug, team_by_slug};
-use super::{begin_write, db, id, loader, validate};
+use super::{begin_write, db, id, loader, referenced, validate};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
@@ -42,33 +42,18 @@ impl StageOwnership {
     }
     /// The stage.
     async fn stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
-        let row = loader(ctx)
-            .extend()?
-            .load_one(StageById(self.0.stage_id))
-            .await
-            .extend()?;
-        Ok(row.map(Stage))
+        referenced(ctx, StageById(self.0.stage_id), Stage).await
     }
     /// The owning team.
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
-        let row = loader(ctx)
-            .extend()?
-            .load_one(TeamById(self.0.team_id))
-            .await
-            .extend()?;
-        Ok(row.map(Team))
+        referenced(ctx, TeamById(self.0.team_id), Team).await
     }
     /// The directly responsible individual, a member of the team, when set.
     async fn dri(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
         let Some(person_id) = self.0.person_id else {
             return Ok(None);
         };
-        let row = loader(ctx)
-            .extend()?
-            .load_one(PersonById(person_id))
-            .await
-            .extend()?;
-        Ok(row.map(Person))
+        referenced(ctx, PersonById(person_id), Person).await
     }
 }
 
@@ -96,21 +81,11 @@ impl TeamAlignment {
     }
     /// The team.
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
-        let row = loader(ctx)
-            .extend()?
-            .load_one(TeamById(self.0.team_id))
-            .await
-            .extend()?;
-        Ok(row.map(Team))
+        referenced(ctx, TeamById(self.0.team_id), Team).await
     }
     /// The persona.
     async fn persona(&self, ctx: &Context<'_>) -> Result<Option<Persona>> {
-        let row = loader(ctx)
-            .extend()?
-            .load_one(PersonaById(self.0.persona_id))
-            .await
-            .extend()?;
-        Ok(row.map(Persona))
+        referenced(ctx, PersonaById(self.0.persona_id), Persona).await
     }
 }
 

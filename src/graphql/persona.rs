@@ -13,7 +13,7 @@ use super::loaders::{
 use super::ownership::TeamAlignment;
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
 use super::product::ProductRelevance;
-use super::{begin_write, db, id, loader, validate};
+use super::{begin_write, db, id, loader, referenced, related, validate};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
@@ -117,51 +117,19 @@ impl Persona {
     }
     /// Example job titles, in order.
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
-        let rows = loader(ctx)
-            .extend()?
-            .load_one(RolesByPersona(self.0.id))
-            .await
-            .extend()?;
-        Ok(rows.unwrap_or_default().into_iter().map(Role).collect())
+        related(ctx, RolesByPersona(self.0.id), Role).await
     }
     /// Links from this persona to other personas.
     async fn links(&self, ctx: &Context<'_>) -> Result<Vec<PersonaLink>> {
-        let rows = loader(ctx)
-            .extend()?
-            .load_one(LinksByFromPersona(self.0.id))
-            .await
-            .extend()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(PersonaLink)
-            .collect())
+        related(ctx, LinksByFromPersona(self.0.id), PersonaLink).await
     }
     /// How relevant each product is to this persona.
     async fn product_relevance(&self, ctx: &Context<'_>) -> Result<Vec<ProductRelevance>> {
-        let rows = loader(ctx)
-            .extend()?
-            .load_one(RelevancesByPersona(self.0.id))
-            .await
-            .extend()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(ProductRelevance)
-            .collect())
+        related(ctx, RelevancesByPersona(self.0.id), ProductRelevance).await
     }
     /// Teams aligned to this persona.
     async fn aligned_teams(&self, ctx: &Context<'_>) -> Result<Vec<TeamAlignment>> {
-        let rows = loader(ctx)
-            .extend()?
-            .load_one(AlignmentsByPersona(self.0.id))
-            .await
-            .extend()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(TeamAlignment)
-            .collect())
+        related(ctx, AlignmentsByPersona(self.0.id), TeamAlignment).await
     }
     /// Journeys this persona goes through: those of its kind, unless a journey is narrowed
     /// to other personas.
@@ -188,12 +156,7 @@ impl Persona {
     /// Documents about this persona.
     async fn external_links(&self, ctx: &Context<'_>) -> Result<Vec<ExternalLink>> {
         let key = LinksBySubject(enums::SubjectType::Persona, self.0.id);
-        let rows = loader(ctx).extend()?.load_one(key).await.extend()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(ExternalLink)
-            .collect())
+        related(ctx, key, ExternalLink).await
     }
 }
 
@@ -217,12 +180,7 @@ impl Role {
     }
     /// The persona this title belongs to.
     async fn persona(&self, ctx: &Context<'_>) -> Result<Option<Persona>> {
-        let row = loader(ctx)
-            .extend()?
-            .load_one(PersonaById(self.0.persona_id))
-            .await
-            .extend()?;
-        Ok(row.map(Persona))
+        referenced(ctx, PersonaById(self.0.persona_id), Persona).await
     }
 }
 
@@ -250,21 +208,11 @@ impl PersonaLink {
     }
     /// The persona the link starts from.
     async fn from(&self, ctx: &Context<'_>) -> Result<Option<Persona>> {
-        let row = loader(ctx)
-            .extend()?
-            .load_one(PersonaById(self.0.from_persona_id))
-            .await
-            .extend()?;
-        Ok(row.map(Persona))
+        referenced(ctx, PersonaById(self.0.from_persona_id), Persona).await
     }
     /// The persona the link points at.
     async fn to(&self, ctx: &Context<'_>) -> Result<Option<Persona>> {
-        let row = loader(ctx)
-            .extend()?
-            .load_one(PersonaById(self.0.to_persona_id))
-            .await
-            .extend()?;
-        Ok(row.map(Persona))
+        referenced(ctx, PersonaById(self.0.to_persona_id), Persona).await
     }
 }
 

@@ -5,7 +5,7 @@ use super::enums::{Provenance, RelevanceLevel};
 use super::loaders::{PersonaById, ProductById};
 use super::persona::Persona;
 use super::persona::{DeletePayload, persona_by_slug};
-use super::{begin_write, db, id, loader, validate};
+use super::{begin_write, db, id, referenced, validate};
 use crate::error::{AppError, AppResult};
 use async_graphql::{Context, ID, InputObject, Object, Result, ResultExt, SimpleObject};
 use chrono::Utc;
@@ -64,21 +64,11 @@ impl ProductRelevance {
     }
     /// The product.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
-        let row = loader(ctx)
-            .extend()?
-            .load_one(ProductById(self.0.product_id))
-            .await
-            .extend()?;
-        Ok(row.map(Product))
+        referenced(ctx, ProductById(self.0.product_id), Product).await
     }
     /// The persona.
     async fn persona(&self, ctx: &Context<'_>) -> Result<Option<Persona>> {
-        let row = loader(ctx)
-            .extend()?
-            .load_one(PersonaById(self.0.persona_id))
-            .await
-            .extend()?;
-        Ok(row.map(Persona))
+        referenced(ctx, PersonaById(self.0.persona_id), Persona).await
     }
 }
 

@@ -10,7 +10,7 @@ use super::loaders::{
 use super::ownership::{StageOwnership, TeamAlignment, bump_journeys_of_stages};
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
 use super::persona::{DeletePayload, stale, text_change};
-use super::{begin_write, db, id, loader, validate};
+use super::{begin_write, db, id, referenced, related, validate};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
@@ -63,52 +63,20 @@ impl Team {
     }
     /// The team's members.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<TeamMember>> {
-        let rows = loader(ctx)
-            .extend()?
-            .load_one(MembershipsByTeam(self.0.id))
-            .await
-            .extend()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(TeamMember)
-            .collect())
+        related(ctx, MembershipsByTeam(self.0.id), TeamMember).await
     }
     /// The journey stages this team has a responsibility for.
     async fn ownerships(&self, ctx: &Context<'_>) -> Result<Vec<StageOwnership>> {
-        let rows = loader(ctx)
-            .extend()?
-            .load_one(OwnershipsByTeam(self.0.id))
-            .await
-            .extend()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(StageOwnership)
-            .collect())
+        related(ctx, OwnershipsByTeam(self.0.id), StageOwnership).await
     }
     /// The personas this team is aligned to.
     async fn aligned_personas(&self, ctx: &Context<'_>) -> Result<Vec<TeamAlignment>> {
-        let rows = loader(ctx)
-            .extend()?
-            .load_one(AlignmentsByTeam(self.0.id))
-            .await
-            .extend()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(TeamAlignment)
-            .collect())
+        related(ctx, AlignmentsByTeam(self.0.id), TeamAlignment).await
     }
     /// Documents about this team.
     async fn external_links(&self, ctx: &Context<'_>) -> Result<Vec<ExternalLink>> {
         let key = LinksBySubject(enums::SubjectType::Team, self.0.id);
-        let rows = loader(ctx).extend()?.load_one(key).await.extend()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(ExternalLink)
-            .collect())
+        related(ctx, key, ExternalLink).await
     }
 }
 
@@ -136,16 +104,7 @@ impl Person {
     }
     /// The teams this person belongs to.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<TeamMember>> {
-        let rows = loader(ctx)
-            .extend()?
-            .load_one(MembershipsByPerson(self.0.id))
-            .await
-            .extend()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(TeamMember)
-            .collect())
+        related(ctx, MembershipsByPerson(self.0.id), TeamMember).await
     }
 }
 
@@ -165,21 +124,11 @@ impl TeamMember {
     }
     /// The team.
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
-        let row = loader(ctx)
-            .extend()?
-            .load_one(TeamById(self.0.team_id))
-            .await
-            .extend()?;
-        Ok(row.map(Team))
+        referenced(ctx, TeamById(self.0.team_id), Team).await
     }
     /// The person.
     async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        let row = loader(ctx)
-            .extend()?
-            .load_one(PersonById(self.0.person_id))
-            .await
-            .extend()?;
-        Ok(row.map(Person))
+        referenced(ctx, PersonById(self.0.person_id), Person).await
     }
 }
 
