@@ -1,5 +1,6 @@
 //! The HTTP application: state, routes, middleware and graceful serving.
 
+use crate::config::Settings;
 use crate::graphiql;
 use crate::graphql::http::{self, GraphqlState};
 use crate::graphql::{AppSchema, build_schema};
@@ -9,34 +10,41 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Longest a request may run.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Everything the handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
+    pub settings: Arc<Settings>,
 }
 
 impl AppState {
-    /// State over a connected, migrated database.
+    /// State over a connected, migrated database, with the default settings.
     pub fn new(db: DatabaseConnection) -> Self {
+        Self::with_settings(db, Settings::default())
+    }
+
+    /// State over a connected, migrated database, with `settings`.
+    pub fn with_settings(db: DatabaseConnection, settings: Settings) -> Self {
         let schema = build_schema(db.clone());
-        Self { db, schema }
+        Self {
+            db,
+            schema,
+            settings: Arc::new(settings),
+        }
     }
 }
 
 /// The service's routes: `/graphql`, `/graphiql`, `/health`, `/ready`.
 pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
     let gql = GraphqlState {
         schema: state.schema.clone(),
         db: state.db.clone(),
@@ -50,10 +58,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .merge(graphql)
         .merge(graphiql::router())
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
+            settings.request_timeout,
         ))
         .layer(TraceLayer::new_for_http())
 }

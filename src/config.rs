@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// The default database: an SQLite file next to where the service runs.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://persona-graph.db?mode=rwc";
@@ -65,6 +66,41 @@ pub struct ServeArgs {
     /// When to load the seed catalog at start-up.
     #[arg(long, env = "SEED", value_enum, default_value_t = SeedMode::IfEmpty)]
     pub seed: SeedMode,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = Settings::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+    /// Longest a request may run, in seconds, before it is answered with an error.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = Settings::default().request_timeout.as_secs())]
+    pub request_timeout_secs: u64,
+}
+
+impl ServeArgs {
+    /// The settings of the running service these options describe.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            max_body_bytes: self.max_body_bytes,
+            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+        }
+    }
+}
+
+/// How the running service behaves: limits, access rules, timeouts. Built from [`ServeArgs`];
+/// `Default` gives the documented defaults (what tests and `AppState::new` use).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may run.
+    pub request_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// When `serve` loads the seed catalog.

@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
             );
             app::serve(
                 listener,
-                app::router(app::AppState::new(conn)),
+                app::router(app::AppState::with_settings(conn, args.settings())),
                 shutdown_signal(),
             )
             .await?;

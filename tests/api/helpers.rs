@@ -1,5 +1,6 @@
 //! `TestApp`: a fresh migrated database and the real router on `127.0.0.1:0`, per test.
 
+use persona_graph::config::Settings;
 use persona_graph::{app, catalog, db};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
@@ -101,6 +102,11 @@ async fn fresh_database_url() -> (String, Scratch) {
 impl TestApp {
     /// An empty, migrated catalog.
     pub async fn spawn() -> Self {
+        Self::spawn_with(Settings::default()).await
+    }
+
+    /// An empty, migrated catalog, served with `settings`.
+    pub async fn spawn_with(settings: Settings) -> Self {
         let (url, scratch) = fresh_database_url().await;
         let mut conn = db::connect(&url, 5)
             .await
@@ -111,7 +117,7 @@ impl TestApp {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         db::migrate(&conn).await.expect("migrate the test database");
-        let router = app::router(app::AppState::new(conn.clone()));
+        let router = app::router(app::AppState::with_settings(conn.clone(), settings));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a port");
