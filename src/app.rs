@@ -3,16 +3,24 @@
 use crate::config::Settings;
 use crate::graphiql;
 use crate::graphql::http::{self, GraphqlState};
+use crate::graphql::response_cache::ResponseCache;
 use crate::graphql::{AppSchema, build_schema};
+use crate::limits::{self, Guard};
+use crate::ratelimit::{self, RateLimit};
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -23,6 +31,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
     pub settings: Arc<Settings>,
+    /// The request limits of `/graphql`.
+    pub guard: Arc<Guard>,
 }
 
 impl AppState {
@@ -33,11 +43,13 @@ impl AppState {
 
     /// State over a connected, migrated database, with `settings`.
     pub fn with_settings(db: DatabaseConnection, settings: Settings) -> Self {
-        let schema = build_schema(db.clone());
+        let schema = build_schema(db.clone(), &settings);
+        let guard = Arc::new(Guard::new(&settings, &schema.sdl()));
         Self {
             db,
             schema,
             settings: Arc::new(settings),
+            guard,
         }
     }
 }
@@ -48,22 +60,83 @@ pub fn router(state: AppState) -> Router {
     let gql = GraphqlState {
         schema: state.schema.clone(),
         db: state.db.clone(),
+        guard: state.guard.clone(),
+        reads_require_token: settings.reads_require_token,
+        responses: Arc::new(ResponseCache::new(settings.response_cache_bytes)),
+        executing: Arc::new(tokio::sync::Semaphore::new(settings.max_executing.max(1))),
     };
-    let graphql = Router::new()
+    // `/graphql` answers every refusal as a GraphQL error body: the guard turns an oversized
+    // body or a missed deadline into one, the rate limit refuses before the body is read.
+    let mut graphql = Router::new()
         .route("/graphql", get(http::get).post(http::post))
-        .with_state(gql);
-    Router::new()
+        .with_state(gql)
+        .layer(CatchPanicLayer::custom(graphql_panic))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(from_fn_with_state(state.guard.clone(), limits::http_guard));
+    if let Some(limiter) = RateLimit::from_settings(&settings) {
+        graphql = graphql.layer(from_fn_with_state(Arc::new(limiter), ratelimit::limit));
+    }
+    let router = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
         .with_state(state)
-        .merge(graphql)
         .merge(graphiql::router())
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             settings.request_timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        .merge(graphql);
+    let router = match cors(&settings.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.layer(TraceLayer::new_for_http())
+}
+
+/// Cross-origin access for the configured origins only; none when the list is empty (then
+/// browsers keep other sites' pages from calling the API).
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| match HeaderValue::from_str(o.trim_end_matches('/')) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                tracing::warn!(origin = %o, "ignoring a CORS origin that is not a valid header value");
+                None
+            }
+        })
+        .collect();
+    if allowed.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(allowed))
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+            .expose_headers([header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// A panic while serving `/graphql`: the connection survives and the client gets the opaque
+/// internal error (the panic itself is in the log).
+fn graphql_panic(err: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown");
+    tracing::error!(panic = %detail, "a /graphql request panicked");
+    let body = r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#;
+    let mut resp = (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
 }
 
 /// Answers while the process is up.
@@ -71,25 +144,81 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// Answers 200 only while the database answers.
-async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+/// Answers 200 only while the database answers (within 2 seconds); 503 with `Retry-After`
+/// otherwise. The pool reconnects by itself, so this turns 200 again once the database is back.
+async fn ready(State(state): State<AppState>) -> axum::response::Response {
+    let unavailable = || {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(
+                header::RETRY_AFTER,
+                crate::error::RETRY_AFTER_SECS.to_string(),
+            )],
+            "database unavailable",
+        )
+            .into_response()
+    };
     match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            unavailable()
         }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+        Err(_) => {
+            tracing::warn!("readiness check timed out");
+            unavailable()
+        }
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
+/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish
+/// (with no bound: see [`serve_with_grace`]).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // With the peer address, which the rate limit keys clients by.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Serves `router` on `listener` until `shutdown` completes. Then the listener closes at once
+/// (new connections are refused), idle connections close, and requests in flight get `grace`
+/// to finish; any still running after it are dropped (their transactions roll back) and this
+/// returns.
+pub async fn serve_with_grace(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (began, beginning) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = began.send(());
+    };
+    let server = serve(listener, router, signal);
+    tokio::pin!(server);
+    let deadline = async move {
+        match beginning.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            // The server ended without a shutdown signal; `server` has the outcome.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = &mut server => result,
+        () = deadline => {
+            tracing::warn!(
+                grace_secs = grace.as_secs_f64(),
+                "requests still in flight when the shutdown grace period ended; dropping them"
+            );
+            Ok(())
+        }
+    }
 }

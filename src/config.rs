@@ -6,6 +6,10 @@ use std::time::Duration;
 
 /// The default database: an SQLite file next to where the service runs.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://persona-graph.db?mode=rwc";
+/// `serve`'s rate limit: requests per second per token or client, on average.
+pub const DEFAULT_RATE_LIMIT_PER_SECOND: u32 = 50;
+/// `serve`'s rate limit: requests a token or client may make at once.
+pub const DEFAULT_RATE_LIMIT_BURST: u32 = 100;
 
 /// persona-graph: who owns each stage of each customer journey, as a GraphQL service.
 #[derive(Debug, Parser)]
@@ -30,9 +34,32 @@ pub struct GlobalArgs {
     /// Largest number of pooled database connections.
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
     pub db_max_connections: u32,
+    /// Longest a request waits for a database connection, in seconds. While the database is
+    /// unreachable, requests fail after this long with `DATABASE_UNAVAILABLE`.
+    #[arg(
+        long,
+        env = "DB_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 3,
+        global = true
+    )]
+    pub db_acquire_timeout_secs: u64,
+    /// Longest an SQLite write waits for another writer's lock, in seconds.
+    #[arg(long, env = "DB_BUSY_TIMEOUT_SECS", default_value_t = 5, global = true)]
+    pub db_busy_timeout_secs: u64,
     /// Log format on standard error (filter with `RUST_LOG`).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+}
+
+impl GlobalArgs {
+    /// The connection pool these options describe.
+    pub fn pool(&self) -> crate::db::PoolSettings {
+        crate::db::PoolSettings {
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs.max(1)),
+            busy_timeout: Duration::from_secs(self.db_busy_timeout_secs),
+        }
+    }
 }
 
 /// How logs are written.
@@ -55,6 +82,10 @@ pub enum Command {
     Seed,
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Fill an empty database with a deterministic synthetic catalog (for benchmarks) and exit.
+    Generate(crate::generate::GenerateOptions),
+    /// Create, list or revoke API tokens.
+    Token(crate::auth::TokenArgs),
 }
 
 /// Options of `serve` (also accepted without the subcommand, since `serve` is the default).
@@ -72,6 +103,47 @@ pub struct ServeArgs {
     /// Longest a request may run, in seconds, before it is answered with an error.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = Settings::default().request_timeout.as_secs())]
     pub request_timeout_secs: u64,
+    /// Require a bearer token (any role) for reads too; writes always require editor or admin.
+    #[arg(long, env = "READS_REQUIRE_TOKEN")]
+    pub reads_require_token: bool,
+    /// Deepest field nesting a GraphQL operation may have.
+    #[arg(long, env = "MAX_DEPTH", default_value_t = Settings::default().max_depth)]
+    pub max_depth: usize,
+    /// Highest estimated cost of a request: one per field, what a list selects counted once
+    /// per item of its page (`first`/`last`, 20 by default) or 5 times for a plain list.
+    #[arg(long, env = "MAX_COMPLEXITY", default_value_t = Settings::default().max_complexity)]
+    pub max_complexity: u64,
+    /// Most aliased fields in a request.
+    #[arg(long, env = "MAX_ALIASES", default_value_t = Settings::default().max_aliases)]
+    pub max_aliases: usize,
+    /// Most fields at the root of an operation.
+    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = Settings::default().max_root_fields)]
+    pub max_root_fields: usize,
+    /// Whether introspection (`__schema`, `__type`) and "did you mean" suggestions are served.
+    #[arg(long, env = "INTROSPECTION", default_value_t = Settings::default().introspection, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+    /// Origins (comma-separated, e.g. `https://dash.example.com`) whose pages may call the API
+    /// from a browser; none when empty.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Requests per second to `/graphql` each API token (or, without one, each client address)
+    /// may make on average; 0 turns rate limiting off.
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = DEFAULT_RATE_LIMIT_PER_SECOND)]
+    pub rate_limit_per_second: u32,
+    /// Requests each token or client may make at once above the average rate.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = DEFAULT_RATE_LIMIT_BURST)]
+    pub rate_limit_burst: u32,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish, in seconds, before
+    /// they are dropped and the process exits.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = Settings::default().shutdown_grace.as_secs())]
+    pub shutdown_grace_secs: u64,
+    /// Bytes of read responses kept for requests repeated while the catalog is unchanged
+    /// (every change, from any server or tool, invalidates them); 0 turns the cache off.
+    #[arg(long, env = "RESPONSE_CACHE_BYTES", default_value_t = Settings::default().response_cache_bytes)]
+    pub response_cache_bytes: usize,
+    /// GraphQL requests executed at once; more wait their turn (default: 4 per CPU core).
+    #[arg(long, env = "MAX_EXECUTING", default_value_t = Settings::default().max_executing)]
+    pub max_executing: usize,
 }
 
 impl ServeArgs {
@@ -80,18 +152,60 @@ impl ServeArgs {
         Settings {
             max_body_bytes: self.max_body_bytes,
             request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            reads_require_token: self.reads_require_token,
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+            max_aliases: self.max_aliases,
+            max_root_fields: self.max_root_fields,
+            introspection: self.introspection,
+            cors_origins: self
+                .cors_origins
+                .iter()
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            rate_limit_per_second: self.rate_limit_per_second,
+            rate_limit_burst: self.rate_limit_burst,
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            response_cache_bytes: self.response_cache_bytes,
+            max_executing: self.max_executing,
         }
     }
 }
 
 /// How the running service behaves: limits, access rules, timeouts. Built from [`ServeArgs`];
-/// `Default` gives the documented defaults (what tests and `AppState::new` use).
+/// `Default` gives the documented defaults (what tests and `AppState::new` use), except that
+/// rate limiting is off unless `serve` turns it on.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Longest a request may run.
     pub request_timeout: Duration,
+    /// Whether reads need a bearer token too (writes always need an editor or admin token).
+    pub reads_require_token: bool,
+    /// Deepest field nesting a GraphQL operation may have.
+    pub max_depth: usize,
+    /// Highest estimated cost of a request (see `crate::limits`).
+    pub max_complexity: u64,
+    /// Most aliased fields in a request.
+    pub max_aliases: usize,
+    /// Most fields at the root of an operation.
+    pub max_root_fields: usize,
+    /// Whether introspection and field suggestions are served.
+    pub introspection: bool,
+    /// Origins whose pages may call the API from a browser; none when empty.
+    pub cors_origins: Vec<String>,
+    /// Average requests per second per token or client on `/graphql`; 0 turns the limit off.
+    pub rate_limit_per_second: u32,
+    /// Requests a token or client may make at once above the average rate.
+    pub rate_limit_burst: u32,
+    /// How long requests in flight may take to finish once shutdown begins.
+    pub shutdown_grace: Duration,
+    /// Bytes of read responses kept while the catalog is unchanged; 0 turns the cache off.
+    pub response_cache_bytes: usize,
+    /// GraphQL requests executed at once; more wait their turn.
+    pub max_executing: usize,
 }
 
 impl Default for Settings {
@@ -99,6 +213,20 @@ impl Default for Settings {
         Self {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            reads_require_token: false,
+            max_depth: 15,
+            max_complexity: 200_000,
+            max_aliases: 30,
+            max_root_fields: 20,
+            introspection: true,
+            cors_origins: Vec::new(),
+            // Off here, on in `serve` (see the constants): tests and programs embedding the
+            // service drive it harder than any one client would.
+            rate_limit_per_second: 0,
+            rate_limit_burst: DEFAULT_RATE_LIMIT_BURST,
+            shutdown_grace: Duration::from_secs(20),
+            response_cache_bytes: 32 * 1024 * 1024,
+            max_executing: 4 * std::thread::available_parallelism().map_or(2, usize::from),
         }
     }
 }

@@ -1,28 +1,126 @@
-//! Connecting to the database: pool sizes, SQLite pragmas, migrations.
+//! Connecting to the database: pool sizes and timeouts, SQLite pragmas, migrations, and telling
+//! an unreachable database apart from a failed statement.
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnAcquireErr, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, IsolationLevel, RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    sqlx,
 };
 use std::time::Duration;
 
-/// Opens a pool on `url`. SQLite gets WAL, a busy timeout and enforced foreign keys.
+/// How the connection pool behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// Longest a request waits for a connection, including opening one. While the database is
+    /// unreachable every request fails after this long with `DATABASE_UNAVAILABLE`, so it is
+    /// short: a client should hear "unavailable" well before its own timeout.
+    pub acquire_timeout: Duration,
+    /// Longest an SQLite write waits for another writer's lock before it fails.
+    pub busy_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(3),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Opens a pool on `url` with `max_connections` and the default timeouts.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    connect_with(
+        url,
+        &PoolSettings {
+            max_connections,
+            ..PoolSettings::default()
+        },
+    )
+    .await
+}
+
+/// Opens a pool on `url`. SQLite gets WAL, a busy timeout and enforced foreign keys.
+///
+/// The pool heals itself after an outage: every connection is pinged before it is handed out
+/// (`test_before_acquire`), so one broken by a database restart is discarded and replaced,
+/// and a connection that cannot be opened is retried until the acquire timeout.
+pub async fn connect_with(url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
+    let busy_timeout = pool.busy_timeout;
     let mut opts = ConnectOptions::new(url);
-    opts.max_connections(max_connections.max(1))
+    opts.max_connections(pool.max_connections.max(1))
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(pool.acquire_timeout)
+        .acquire_timeout(pool.acquire_timeout)
+        .test_before_acquire(true)
+        .idle_timeout(Duration::from_secs(600))
+        .max_lifetime(Duration::from_secs(1800))
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
+                .busy_timeout(busy_timeout)
                 .foreign_keys(true)
         });
     Database::connect(opts).await
+}
+
+/// What a database error means for the request that met it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The database cannot be reached, is shutting down or starting, or (SQLite) stayed locked
+    /// past the busy timeout: nothing is wrong with the request, and a retry may succeed.
+    Unavailable,
+    /// A deadlock or serialisation failure (PostgreSQL): the transaction was rolled back
+    /// because of a concurrent one.
+    Contention,
+    /// Anything else.
+    Other,
+}
+
+/// Classifies `err` (see [`Failure`]).
+pub fn failure(err: &DbErr) -> Failure {
+    match err {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => {
+            Failure::Unavailable
+        }
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => sqlx_failure(e),
+        _ => Failure::Other,
+    }
+}
+
+fn sqlx_failure(err: &sqlx::Error) -> Failure {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Failure::Unavailable,
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // PostgreSQL: deadlock_detected, serialization_failure.
+            Some("40P01" | "40001") => Failure::Contention,
+            // PostgreSQL: admin_shutdown, crash_shutdown, cannot_connect_now,
+            // too_many_connections, and class 08 (connection exceptions).
+            Some("57P01" | "57P02" | "57P03" | "53300") => Failure::Unavailable,
+            Some(code) if code.starts_with("08") => Failure::Unavailable,
+            // SQLite: SQLITE_BUSY and its extended codes (low byte 5), SQLITE_LOCKED (6).
+            Some(code) if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
+                match code.parse::<i32>() {
+                    Ok(n) if n & 0xff == 5 || n & 0xff == 6 => Failure::Unavailable,
+                    _ => Failure::Other,
+                }
+            }
+            _ => Failure::Other,
+        },
+        _ => Failure::Other,
+    }
 }
 
 /// Applies every pending migration.
@@ -44,4 +142,39 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn sqlx_err(e: sqlx::Error) -> DbErr {
+        DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
+    }
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_not_internal() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for err in [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            sqlx_err(sqlx::Error::Io(refused)),
+            sqlx_err(sqlx::Error::PoolTimedOut),
+            DbErr::Conn(RuntimeErr::SqlxError(Arc::new(sqlx::Error::PoolClosed))),
+        ] {
+            assert_eq!(failure(&err), Failure::Unavailable, "{err}");
+        }
+    }
+
+    #[test]
+    fn other_database_errors_are_neither_unavailable_nor_contention() {
+        for err in [
+            sqlx_err(sqlx::Error::RowNotFound),
+            DbErr::RecordNotUpdated,
+            DbErr::Custom("x".into()),
+        ] {
+            assert_eq!(failure(&err), Failure::Other, "{err}");
+        }
+    }
 }

@@ -16,10 +16,29 @@ pub enum AppError {
     /// The change conflicts with the current state (duplicate, stale version, second accountable owner).
     #[error("{0}")]
     Conflict(String),
+    /// The database cannot be reached or is too busy to answer in time; retrying later may
+    /// succeed. Answered with HTTP 503 and `Retry-After`.
+    #[error("the database is unavailable; retry shortly")]
+    Unavailable,
     /// Anything else; the cause is in the log.
     #[error("internal error")]
     Internal,
 }
+
+/// The seconds a client is asked to wait (`Retry-After`) after [`AppError::Unavailable`].
+pub const RETRY_AFTER_SECS: u64 = 2;
+
+/// The `CONFLICT` message of a transaction the database rolled back because of a concurrent
+/// one (a deadlock or serialisation failure).
+pub const CONTENTION: &str = "a concurrent change got in the way; retry";
+
+/// The `CONFLICT` message of a write whose reference (a team, a person, a stage) a concurrent
+/// change deleted after it was checked.
+pub const REFERENCE_CHANGED: &str =
+    "something this change refers to was deleted by a concurrent change; reload and retry";
+
+/// The `extensions.code` of [`AppError::Unavailable`].
+pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
 
 /// Short for results whose error is [`AppError`].
 pub type AppResult<T> = Result<T, AppError>;
@@ -58,6 +77,7 @@ impl AppError {
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::NotFound { .. } => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
+            Self::Unavailable => DATABASE_UNAVAILABLE,
             Self::Internal => "INTERNAL",
         }
     }
@@ -74,7 +94,31 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        Self::internal(err)
+        match crate::db::failure(&err) {
+            crate::db::Failure::Unavailable => {
+                tracing::warn!(cause = %err, "database unavailable");
+                Self::Unavailable
+            }
+            // The database rolled the transaction back to let a concurrent one through, so
+            // nothing of it applied: to the editor that is a lost race, like a stale version.
+            crate::db::Failure::Contention => {
+                tracing::warn!(cause = %err, "write lost a race with a concurrent one");
+                Self::conflict(CONTENTION)
+            }
+            // Every mutation checks what it refers to before it writes, so a foreign key can
+            // only fail because a concurrent transaction deleted (or, deleting, met) a row
+            // after that check (PostgreSQL runs writes under READ COMMITTED).
+            crate::db::Failure::Other
+                if matches!(
+                    err.sql_err(),
+                    Some(SqlErr::ForeignKeyConstraintViolation(_))
+                ) =>
+            {
+                tracing::warn!(cause = %err, "a concurrent change removed a referenced row");
+                Self::conflict(REFERENCE_CHANGED)
+            }
+            crate::db::Failure::Other => Self::internal(err),
+        }
     }
 }
 

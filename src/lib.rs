@@ -2,6 +2,10 @@
 
 /// HTTP application: routes, middleware, serving.
 pub mod app;
+/// The audit history of changes: who, when, what, before and after.
+pub mod audit;
+/// API tokens and the access rules: who may do what.
+pub mod auth;
 /// The seed catalog and its idempotent loader.
 pub mod catalog;
 /// Command-line and environment configuration.
@@ -10,7 +14,13 @@ pub mod config;
 pub mod db;
 /// The error type and its client-safe codes.
 pub mod error;
+/// `generate`: a deterministic synthetic catalog of a chosen size.
+pub mod generate;
 /// The GraphiQL page.
 pub mod graphiql;
 /// The GraphQL schema, resolvers, loaders and HTTP endpoint.
 pub mod graphql;
+/// Request limits: depth, complexity, aliases, root fields, batches, body size, timeout.
+pub mod limits;
+/// Rate limiting per API token and per client.
+pub mod ratelimit;

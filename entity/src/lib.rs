@@ -1,5 +1,7 @@
 //! SeaORM entities of the persona catalog: one module per table, plus the enums stored as text.
 
+pub mod api_token;
+pub mod audit_event;
 pub mod catalog_seed;
 pub mod enums;
 pub mod external_link;

@@ -4,6 +4,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_catalog;
 mod m20261127_000002_create_catalog_seed;
+mod m20261127_000003_create_access_and_audit;
+mod m20261127_000010_create_catalog_version;
 
 /// Runs every migration of the catalog schema in order.
 pub struct Migrator;
@@ -14,6 +16,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_create_catalog::Migration),
             Box::new(m20261127_000002_create_catalog_seed::Migration),
+            Box::new(m20261127_000003_create_access_and_audit::Migration),
+            Box::new(m20261127_000010_create_catalog_version::Migration),
         ]
     }
 }

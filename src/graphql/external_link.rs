@@ -3,14 +3,18 @@
 
 use super::enums::{LinkAccess, LinkKind};
 use super::persona::DeletePayload;
-use super::{begin_write, db, id, validate};
+use super::{begin_write, db, history, id, validate};
+use crate::audit::{self, Actor, Change, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{Context, ID, InputObject, Object, Result, ResultExt, SimpleObject};
 use chrono::Utc;
+use entity::audit_event::AuditSubject;
 use entity::{enums, external_link};
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    QuerySelect,
 };
 
 /// A link to a document about a catalog item, such as slides the handbook cannot show.
@@ -135,8 +139,23 @@ async fn subject(db: &impl ConnectionTrait, gid: &ID) -> AppResult<(enums::Subje
     Ok((kind, row))
 }
 
+/// The record a link belongs to, as the history names it.
+async fn link_subject(
+    db: &impl ConnectionTrait,
+    link: &external_link::Model,
+) -> AppResult<Subject> {
+    let kind = match link.subject_type {
+        enums::SubjectType::Persona => AuditSubject::Persona,
+        enums::SubjectType::Journey => AuditSubject::Journey,
+        enums::SubjectType::Stage => AuditSubject::Stage,
+        enums::SubjectType::Team => AuditSubject::Team,
+    };
+    Subject::load(db, kind, link.subject_id).await
+}
+
 async fn add_link(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: AddExternalLinkInput,
 ) -> AppResult<external_link::Model> {
     let label = validate::name("label", &input.label)?;
@@ -157,13 +176,22 @@ async fn add_link(
     }
     .insert(&txn)
     .await?;
+    let subject = link_subject(&txn, &row).await?;
+    let change = Change::created("addExternalLink", subject, audit::snapshot(&row));
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
-async fn link_by_id(db: &impl ConnectionTrait, gid: &ID) -> AppResult<external_link::Model> {
+/// The link `gid`, locked as a change to it would lock it (so it is what the change changes).
+async fn link_by_id(
+    db: &impl ConnectionTrait,
+    gid: &ID,
+    lock: LockType,
+) -> AppResult<external_link::Model> {
     let row = id::decode_as(gid, "ExternalLink", "id")?;
     external_link::Entity::find_by_id(row)
+        .lock(lock)
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("external link", &**gid))
@@ -171,6 +199,7 @@ async fn link_by_id(db: &impl ConnectionTrait, gid: &ID) -> AppResult<external_l
 
 async fn update_link(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: UpdateExternalLinkInput,
 ) -> AppResult<external_link::Model> {
     let label = input
@@ -184,7 +213,8 @@ async fn update_link(
         .map(|u| validate::url("url", u))
         .transpose()?;
     let txn = begin_write(db).await?;
-    let mut row = link_by_id(&txn, &input.id).await?.into_active_model();
+    let current = link_by_id(&txn, &input.id, LockType::NoKeyUpdate).await?;
+    let mut row = current.clone().into_active_model();
     if let Some(label) = label {
         row.label = Set(label);
     }
@@ -199,16 +229,31 @@ async fn update_link(
     }
     row.updated_at = Set(Utc::now());
     let row = row.update(&txn).await?;
+    let subject = link_subject(&txn, &row).await?;
+    let change = Change::updated(
+        "updateExternalLink",
+        subject,
+        audit::snapshot(&current),
+        audit::snapshot(&row),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
-async fn remove_link(db: &DatabaseConnection, input: RemoveExternalLinkInput) -> AppResult<ID> {
+async fn remove_link(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: RemoveExternalLinkInput,
+) -> AppResult<ID> {
     let txn = begin_write(db).await?;
-    let row = link_by_id(&txn, &input.id).await?;
+    let row = link_by_id(&txn, &input.id, LockType::Update).await?;
     external_link::Entity::delete_by_id(row.id)
         .exec(&txn)
         .await?;
+    let subject = link_subject(&txn, &row).await?;
+    let change = Change::deleted("removeExternalLink", subject, audit::snapshot(&row));
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(input.id)
 }
@@ -225,7 +270,9 @@ impl ExternalLinkMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The subject and the link.")] input: AddExternalLinkInput,
     ) -> Result<ExternalLinkPayload> {
-        let row = add_link(db(ctx).extend()?, input).await.extend()?;
+        let row = add_link(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(ExternalLinkPayload {
             link: ExternalLink(row),
         })
@@ -236,7 +283,9 @@ impl ExternalLinkMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The link and its new values.")] input: UpdateExternalLinkInput,
     ) -> Result<ExternalLinkPayload> {
-        let row = update_link(db(ctx).extend()?, input).await.extend()?;
+        let row = update_link(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(ExternalLinkPayload {
             link: ExternalLink(row),
         })
@@ -247,7 +296,9 @@ impl ExternalLinkMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The link to remove.")] input: RemoveExternalLinkInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = remove_link(db(ctx).extend()?, input).await.extend()?;
+        let deleted_id = remove_link(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(DeletePayload { deleted_id })
     }
 }

@@ -10,14 +10,16 @@ use super::loaders::{
 use super::ownership::StageOwnership;
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
 use super::persona::{DeletePayload, Persona, stale, text_change};
-use super::{begin_write, db, id, loader, referenced, related, validate};
+use super::{begin_write, db, history, id, loader, referenced, related, validate};
+use crate::audit::{self, Actor, Change, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
 };
 use chrono::{DateTime, Utc};
+use entity::audit_event::AuditSubject;
 use entity::{enums, external_link, journey, journey_persona, journey_stage, persona};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -113,6 +115,17 @@ impl Journey {
         let key = LinksBySubject(enums::SubjectType::Journey, self.0.id);
         related(ctx, key, ExternalLink).await
     }
+    /// Changes to this journey (its persona narrowing and stage order too), newest first, a page at a time.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many changes (at most 100; 20 by default).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Changes after (older than) this cursor.")] after: Option<String>,
+    ) -> Result<Conn<history::AuditEvent>> {
+        history::history(ctx, AuditSubject::Journey, self.0.id, first, after).await
+    }
 }
 
 /// One stage of a journey.
@@ -174,6 +187,17 @@ impl Stage {
     async fn external_links(&self, ctx: &Context<'_>) -> Result<Vec<ExternalLink>> {
         let key = LinksBySubject(enums::SubjectType::Stage, self.0.id);
         related(ctx, key, ExternalLink).await
+    }
+    /// Changes to this stage (its owners too), newest first, a page at a time.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many changes (at most 100; 20 by default).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Changes after (older than) this cursor.")] after: Option<String>,
+    ) -> Result<Conn<history::AuditEvent>> {
+        history::history(ctx, AuditSubject::Stage, self.0.id, first, after).await
     }
 }
 
@@ -263,6 +287,7 @@ impl JourneyQuery {
             q = q.filter(journey::Column::Status.eq(enums::Status::from(s)));
         }
         if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
+            crate::graphql::validate::search("filter.search", s).extend()?;
             use journey::Column as C;
             q = q.filter(pagination::text_search(
                 s,
@@ -608,6 +633,32 @@ async fn renumber(db: &impl ConnectionTrait, order: &[journey_stage::Model]) -> 
     Ok(())
 }
 
+/// The keys of `stages` in order, as the history records a journey's stage order.
+fn stage_order(stages: &[journey_stage::Model]) -> serde_json::Value {
+    let keys: Vec<&str> = stages.iter().map(|s| s.key.as_str()).collect();
+    serde_json::json!({ "stages": keys })
+}
+
+/// The slugs of the personas journey `journey_id` is narrowed to, as the history records them.
+async fn narrowing_of(db: &impl ConnectionTrait, journey_id: i32) -> AppResult<serde_json::Value> {
+    let ids: Vec<i32> = journey_persona::Entity::find()
+        .filter(journey_persona::Column::JourneyId.eq(journey_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.persona_id)
+        .collect();
+    let slugs: Vec<String> = persona::Entity::find()
+        .filter(persona::Column::Id.is_in(ids))
+        .order_by_asc(persona::Column::Slug)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.slug)
+        .collect();
+    Ok(serde_json::json!(slugs))
+}
+
 /// Resolves persona slugs for a journey's narrowing: each must exist, appear once, and be
 /// of the journey's kind.
 async fn narrowing_personas(
@@ -668,6 +719,7 @@ async fn insert_narrowing(
 
 async fn create_journey(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: CreateJourneyInput,
 ) -> AppResult<journey::Model> {
     let slug = validate::slug("slug", &input.slug)?;
@@ -677,6 +729,7 @@ async fn create_journey(
         input.description.as_deref(),
         validate::LONG_TEXT_MAX,
     )?;
+    validate::list_len("stages", input.stages.len(), validate::STAGES_MAX)?;
     let mut stages = Vec::with_capacity(input.stages.len());
     for (i, s) in input.stages.iter().enumerate() {
         let key = validate::slug(&format!("stages[{i}].key"), &s.key)?;
@@ -716,8 +769,9 @@ async fn create_journey(
     .await
     .map_err(|e| AppError::on_unique(e, format!("a journey with slug {slug} already exists")))?;
     insert_narrowing(&txn, row.id, &personas).await?;
+    let mut created_stages = Vec::with_capacity(stages.len());
     for ((key, t), position) in stages.into_iter().zip(1..) {
-        journey_stage::ActiveModel {
+        let stage = journey_stage::ActiveModel {
             journey_id: Set(row.id),
             key: Set(key),
             name: Set(t.name),
@@ -731,13 +785,25 @@ async fn create_journey(
         }
         .insert(&txn)
         .await?;
+        created_stages.push(stage);
     }
+    let slugs: Vec<&str> = personas.iter().map(|p| p.slug.as_str()).collect();
+    let after = audit::snapshot_with(
+        &row,
+        &[
+            ("stages", audit::snapshot(&created_stages)),
+            ("personas", serde_json::json!(slugs)),
+        ],
+    );
+    let change = Change::created("createJourney", Subject::journey(&row), after);
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn update_journey(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: UpdateJourneyInput,
 ) -> AppResult<journey::Model> {
     use journey::Column as C;
@@ -779,6 +845,10 @@ async fn update_journey(
         }
         update = update.col_expr(C::PersonaKind, Expr::value(k));
     }
+    // As in updatePersona: a matching version makes `current` the row the update changes.
+    if current.version != input.expected_version {
+        return Err(stale("journey", &input.slug, current.version));
+    }
     let result = update
         .filter(C::Id.eq(current.id))
         .filter(C::Version.eq(input.expected_version))
@@ -788,17 +858,31 @@ async fn update_journey(
         return Err(stale("journey", &input.slug, current.version));
     }
     let row = reload(&txn, current.id).await?;
+    let change = Change::updated(
+        "updateJourney",
+        Subject::journey(&row),
+        audit::snapshot(&current),
+        audit::snapshot(&row),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn archive_journey(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: ArchiveJourneyInput,
 ) -> AppResult<journey::Model> {
     use journey::Column as C;
     let txn = begin_write(db).await?;
     let current = journey_by_slug(&txn, &input.slug).await?;
+    // Locked now rather than by the update, so `current` is what the update changes.
+    let current = journey::Entity::find_by_id(current.id)
+        .lock(LockType::NoKeyUpdate)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("journey", &input.slug))?;
     let mut update = journey::Entity::update_many()
         .col_expr(C::Status, Expr::value(enums::Status::Archived))
         .col_expr(C::Version, Expr::col(C::Version).add(1))
@@ -811,22 +895,34 @@ async fn archive_journey(
         return Err(stale("journey", &input.slug, current.version));
     }
     let row = reload(&txn, current.id).await?;
+    let change = Change::updated(
+        "archiveJourney",
+        Subject::journey(&row),
+        audit::snapshot(&current),
+        audit::snapshot(&row),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn delete_journey(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: DeleteJourneyInput,
 ) -> AppResult<ID> {
     use external_link::Column as L;
     let txn = begin_write(db).await?;
     let current = journey_by_slug(&txn, &input.slug).await?;
-    let stage_ids: Vec<i32> = stages_of(&txn, current.id)
+    // Locked first, as every change to its stages locks it first (`touch`): the journey and
+    // stages read here are then the ones deleted.
+    let current = journey::Entity::find_by_id(current.id)
+        .lock_exclusive()
+        .one(&txn)
         .await?
-        .iter()
-        .map(|s| s.id)
-        .collect();
+        .ok_or_else(|| AppError::not_found("journey", &input.slug))?;
+    let stages = stages_of(&txn, current.id).await?;
+    let stage_ids: Vec<i32> = stages.iter().map(|s| s.id).collect();
     // External links point at their subject without a foreign key, so nothing cascades to them.
     external_link::Entity::delete_many()
         .filter(
@@ -844,19 +940,30 @@ async fn delete_journey(
         )
         .exec(&txn)
         .await?;
+    let before = audit::snapshot_with(
+        &current,
+        &[
+            ("stages", audit::snapshot(&stages)),
+            ("personas", narrowing_of(&txn, current.id).await?),
+        ],
+    );
     // Stages, their ownerships and the persona narrowing go by foreign-key cascade.
     journey::Entity::delete_by_id(current.id).exec(&txn).await?;
+    let change = Change::deleted("deleteJourney", Subject::journey(&current), before);
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(id::encode("Journey", current.id))
 }
 
 async fn set_journey_personas(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: SetJourneyPersonasInput,
 ) -> AppResult<journey::Model> {
     let txn = begin_write(db).await?;
     let current = journey_by_slug(&txn, &input.journey).await?;
     touch(&txn, &current).await?;
+    let before = narrowing_of(&txn, current.id).await?;
     let personas = narrowing_personas(&txn, current.persona_kind, &input.personas).await?;
     journey_persona::Entity::delete_many()
         .filter(journey_persona::Column::JourneyId.eq(current.id))
@@ -864,12 +971,20 @@ async fn set_journey_personas(
         .await?;
     insert_narrowing(&txn, current.id, &personas).await?;
     let row = reload(&txn, current.id).await?;
+    let change = Change::updated(
+        "setJourneyPersonas",
+        Subject::journey(&row),
+        serde_json::json!({ "personas": before }),
+        serde_json::json!({ "personas": narrowing_of(&txn, current.id).await? }),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn add_stage(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: AddStageInput,
 ) -> AppResult<journey_stage::Model> {
     let key = validate::slug("key", &input.key)?;
@@ -919,12 +1034,19 @@ async fn add_stage(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("stage", row.id))?;
+    let change = Change::created(
+        "addStage",
+        Subject::stage(&journey, &row),
+        audit::snapshot(&row),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn update_stage(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: UpdateStageInput,
 ) -> AppResult<journey_stage::Model> {
     use journey_stage::Column as C;
@@ -948,6 +1070,8 @@ async fn update_stage(
     let stage = stage_by_id(&txn, &input.id).await?;
     let journey = reload(&txn, stage.journey_id).await?;
     touch(&txn, &journey).await?;
+    // Read again under the journey's lock, which every change to its stages takes first.
+    let stage = stage_by_id(&txn, &input.id).await?;
     if update
         .filter(C::Id.eq(stage.id))
         .exec(&txn)
@@ -958,6 +1082,13 @@ async fn update_stage(
         return Err(AppError::not_found("stage", input.id.as_str()));
     }
     let row = stage_by_id(&txn, &input.id).await?;
+    let change = Change::updated(
+        "updateStage",
+        Subject::stage(&journey, &row),
+        audit::snapshot(&stage),
+        audit::snapshot(&row),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -980,32 +1111,40 @@ async fn locate_stage(
 
 async fn move_stage(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: MoveStageInput,
 ) -> AppResult<journey::Model> {
     id::decode_as(&input.id, "Stage", "id")?;
     let txn = begin_write(db).await?;
     let (journey, mut order, index) = locate_stage(&txn, &input.id).await?;
+    let before = stage_order(&order);
     let position = validate::position("position", input.position, order.len())?;
     let stage = order.remove(index);
     order.insert(position as usize - 1, stage);
     renumber(&txn, &order).await?;
     let row = reload(&txn, journey.id).await?;
+    let change = Change::updated(
+        "moveStage",
+        Subject::journey(&row),
+        before,
+        stage_order(&order),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn reorder_stages(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: ReorderStagesInput,
 ) -> AppResult<journey::Model> {
     let txn = begin_write(db).await?;
     let journey = journey_by_slug(&txn, &input.journey).await?;
     touch(&txn, &journey).await?;
-    let mut stages: Vec<Option<journey_stage::Model>> = stages_of(&txn, journey.id)
-        .await?
-        .into_iter()
-        .map(Some)
-        .collect();
+    let current = stages_of(&txn, journey.id).await?;
+    let before = stage_order(&current);
+    let mut stages: Vec<Option<journey_stage::Model>> = current.into_iter().map(Some).collect();
     let mut order = Vec::with_capacity(stages.len());
     for (i, key) in input.keys.iter().enumerate() {
         if input.keys[..i].contains(key) {
@@ -1029,14 +1168,25 @@ async fn reorder_stages(
     }
     renumber(&txn, &order).await?;
     let row = reload(&txn, journey.id).await?;
+    let change = Change::updated(
+        "reorderStages",
+        Subject::journey(&row),
+        before,
+        stage_order(&order),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
-async fn remove_stage(db: &sea_orm::DatabaseConnection, input: RemoveStageInput) -> AppResult<ID> {
+async fn remove_stage(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    input: RemoveStageInput,
+) -> AppResult<ID> {
     id::decode_as(&input.id, "Stage", "id")?;
     let txn = begin_write(db).await?;
-    let (_, mut order, index) = locate_stage(&txn, &input.id).await?;
+    let (journey, mut order, index) = locate_stage(&txn, &input.id).await?;
     let stage = order.remove(index);
     // Ownerships go by foreign-key cascade; external links have no foreign key.
     external_link::Entity::delete_many()
@@ -1048,6 +1198,12 @@ async fn remove_stage(db: &sea_orm::DatabaseConnection, input: RemoveStageInput)
         .exec(&txn)
         .await?;
     renumber(&txn, &order).await?;
+    let change = Change::deleted(
+        "removeStage",
+        Subject::stage(&journey, &stage),
+        audit::snapshot(&stage),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(input.id)
 }
@@ -1064,7 +1220,9 @@ impl JourneyMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: CreateJourneyInput,
     ) -> Result<CreateJourneyPayload> {
-        let row = create_journey(db(ctx).extend()?, input).await.extend()?;
+        let row = create_journey(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(CreateJourneyPayload {
             journey: Journey(row),
         })
@@ -1075,7 +1233,9 @@ impl JourneyMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: UpdateJourneyInput,
     ) -> Result<UpdateJourneyPayload> {
-        let row = update_journey(db(ctx).extend()?, input).await.extend()?;
+        let row = update_journey(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(UpdateJourneyPayload {
             journey: Journey(row),
         })
@@ -1086,7 +1246,9 @@ impl JourneyMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: ArchiveJourneyInput,
     ) -> Result<ArchiveJourneyPayload> {
-        let row = archive_journey(db(ctx).extend()?, input).await.extend()?;
+        let row = archive_journey(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(ArchiveJourneyPayload {
             journey: Journey(row),
         })
@@ -1097,7 +1259,9 @@ impl JourneyMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: DeleteJourneyInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = delete_journey(db(ctx).extend()?, input).await.extend()?;
+        let deleted_id = delete_journey(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(DeletePayload { deleted_id })
     }
     /// Replaces the personas a journey is narrowed to.
@@ -1106,7 +1270,7 @@ impl JourneyMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: SetJourneyPersonasInput,
     ) -> Result<SetJourneyPersonasPayload> {
-        let row = set_journey_personas(db(ctx).extend()?, input)
+        let row = set_journey_personas(db(ctx).extend()?, &history::actor(ctx)?, input)
             .await
             .extend()?;
         Ok(SetJourneyPersonasPayload {
@@ -1119,7 +1283,9 @@ impl JourneyMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: AddStageInput,
     ) -> Result<AddStagePayload> {
-        let row = add_stage(db(ctx).extend()?, input).await.extend()?;
+        let row = add_stage(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(AddStagePayload { stage: Stage(row) })
     }
     /// Changes a stage's name, goal or criteria.
@@ -1128,7 +1294,9 @@ impl JourneyMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: UpdateStageInput,
     ) -> Result<UpdateStagePayload> {
-        let row = update_stage(db(ctx).extend()?, input).await.extend()?;
+        let row = update_stage(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(UpdateStagePayload { stage: Stage(row) })
     }
     /// Moves a stage to another position; the stages between shift by one.
@@ -1137,7 +1305,9 @@ impl JourneyMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: MoveStageInput,
     ) -> Result<MoveStagePayload> {
-        let row = move_stage(db(ctx).extend()?, input).await.extend()?;
+        let row = move_stage(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(MoveStagePayload {
             journey: Journey(row),
         })
@@ -1148,7 +1318,9 @@ impl JourneyMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: ReorderStagesInput,
     ) -> Result<ReorderStagesPayload> {
-        let row = reorder_stages(db(ctx).extend()?, input).await.extend()?;
+        let row = reorder_stages(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(ReorderStagesPayload {
             journey: Journey(row),
         })
@@ -1159,7 +1331,9 @@ impl JourneyMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: RemoveStageInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = remove_stage(db(ctx).extend()?, input).await.extend()?;
+        let deleted_id = remove_stage(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(DeletePayload { deleted_id })
     }
 }

@@ -1,7 +1,9 @@
 //! The GraphQL schema: Query and Mutation merged from one segment per domain object.
 
+pub mod doc_cache;
 pub mod enums;
 pub mod external_link;
+pub mod history;
 pub mod http;
 pub mod id;
 pub mod journey;
@@ -11,22 +13,16 @@ pub mod ownership;
 pub mod pagination;
 pub mod persona;
 pub mod product;
+pub mod response_cache;
 pub mod team;
+pub mod token;
 pub mod validate;
 
 use crate::error::{AppError, AppResult};
 use async_graphql::dataloader::Loader;
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{
-    Context, EmptySubscription, MergedObject, ResultExt, Schema, SchemaBuilder, ServerError,
-    ServerResult, ValidationResult, Variables,
-};
+use async_graphql::{Context, EmptySubscription, MergedObject, ResultExt, Schema, SchemaBuilder};
 use loaders::Loaders;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
-use std::sync::Arc;
 
 /// Reading the catalog: personas, journeys and their stages, teams, and who owns each stage.
 #[derive(MergedObject, Default)]
@@ -37,6 +33,8 @@ pub struct Query(
     team::TeamQuery,
     ownership::OwnershipQuery,
     product::ProductQuery,
+    token::TokenQuery,
+    history::HistoryQuery,
 );
 
 /// Changing the catalog. Each mutation runs in one transaction and changes nothing when it fails.
@@ -48,6 +46,7 @@ pub struct Mutation(
     ownership::OwnershipMutation,
     product::ProductMutation,
     external_link::ExternalLinkMutation,
+    token::TokenMutation,
 );
 
 /// The schema type served at `/graphql`.
@@ -55,12 +54,27 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema without runtime data: enough to print the SDL.
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).extension(ErrorCodes)
+    // No schema extensions: with one, async-graphql runs every resolved field through the
+    // extension chain. Error codes and the access rule for mutations are applied by the HTTP
+    // handler instead (see `http::execute`).
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
 
-/// The schema bound to a database.
-pub fn build_schema(db: DatabaseConnection) -> AppSchema {
-    schema_builder().data(db).finish()
+/// The schema bound to a database, with the limits and introspection switch of `settings`.
+///
+/// The limits here are async-graphql's own, a backstop behind [`crate::limits::Guard`], which
+/// checks every request before it reaches the schema and counts costs more strictly.
+pub fn build_schema(db: DatabaseConnection, settings: &crate::config::Settings) -> AppSchema {
+    let limits = crate::limits::Limits::from_settings(settings);
+    let mut builder = schema_builder()
+        .limit_depth(limits.max_depth)
+        .limit_complexity(usize::try_from(limits.max_complexity).unwrap_or(usize::MAX))
+        .limit_recursive_depth(limits.max_nesting())
+        .limit_directives(crate::limits::MAX_DIRECTIVES);
+    if !limits.introspection {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.data(db).finish()
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.
@@ -117,79 +131,31 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
     Ok(crate::db::begin_write(db).await?)
 }
 
-/// Gives every error that async-graphql itself raises a stable `extensions.code`.
-struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
+/// Gives every error that async-graphql itself raised (validation, coercion of arguments and
+/// variables, its own limits) a stable `extensions.code`; errors of resolvers carry theirs.
+pub fn tag_error_codes(resp: &mut async_graphql::Response) {
+    for err in &mut resp.errors {
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", input_code(&err.message));
+        }
     }
-}
-
-struct ErrorCodesExtension;
-
-fn tag(mut err: ServerError, code: &str) -> ServerError {
-    let ext = err.extensions.get_or_insert_with(Default::default);
-    if ext.get("code").is_none() {
-        ext.set("code", code);
-    }
-    err
 }
 
 /// Errors about a value the client sent (a bad enum value, a wrong type) are user input errors.
 fn input_code(message: &str) -> &'static str {
-    if message.starts_with("Invalid value for argument")
+    if message == "Query is nested too deep." || message.starts_with("The recursion depth") {
+        crate::limits::QUERY_TOO_DEEP
+    } else if message == "Query is too complex." {
+        crate::limits::QUERY_TOO_COMPLEX
+    } else if message.starts_with("The number of directives") {
+        crate::limits::TOO_MANY_DIRECTIVES
+    } else if message.starts_with("Invalid value for argument")
         || message.starts_with("Failed to parse")
         || message.contains("Variable \"")
     {
         "BAD_USER_INPUT"
     } else {
         "GRAPHQL_VALIDATION_FAILED"
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: async_graphql::extensions::NextRequest<'_>,
-    ) -> async_graphql::Response {
-        let mut resp = next.run(ctx).await;
-        resp.errors = std::mem::take(&mut resp.errors)
-            .into_iter()
-            .map(|e| {
-                let code = input_code(&e.message);
-                tag(e, code)
-            })
-            .collect();
-        resp
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|e| tag(e, "GRAPHQL_PARSE_FAILED"))
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errs| {
-            errs.into_iter()
-                .map(|e| {
-                    let code = input_code(&e.message);
-                    tag(e, code)
-                })
-                .collect()
-        })
     }
 }

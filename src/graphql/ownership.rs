@@ -6,16 +6,19 @@ use super::journey::{Journey, Stage, journey_by_slug, touch};
 use super::loaders::{JourneyById, PersonById, PersonaById, StageById, TeamById};
 use super::persona::{DeletePayload, Persona, persona_by_slug, text_change};
 use super::team::{Person, Team, person_by_slug, team_by_slug};
-use super::{begin_write, db, id, loader, referenced, validate};
+use super::{begin_write, db, history, id, loader, referenced, validate};
+use crate::audit::{self, Actor, Change, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
 };
 use chrono::Utc;
+use entity::audit_event::AuditSubject;
 use entity::{
-    enums, journey, journey_stage, stage_ownership, team, team_membership, team_persona_alignment,
+    enums, journey, journey_stage, person, stage_ownership, team, team_membership,
+    team_persona_alignment,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
@@ -460,8 +463,28 @@ fn ownership_conflict(err: DbErr, stage_key: &str, team_slug: &str) -> AppError 
     AppError::on_unique(err, message.to_string())
 }
 
+/// An ownership row as the history records it: with its team's and DRI's slugs.
+async fn ownership_snapshot(
+    db: &impl ConnectionTrait,
+    row: &stage_ownership::Model,
+) -> AppResult<serde_json::Value> {
+    let team = team::Entity::find_by_id(row.team_id).one(db).await?;
+    let dri = match row.person_id {
+        Some(p) => person::Entity::find_by_id(p).one(db).await?,
+        None => None,
+    };
+    Ok(audit::snapshot_with(
+        row,
+        &[
+            ("team", team.map(|t| t.slug).into()),
+            ("dri", dri.map(|p| p.slug).into()),
+        ],
+    ))
+}
+
 async fn assign_stage_owner(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: AssignStageOwnerInput,
 ) -> AppResult<stage_ownership::Model> {
     let note = validate::optional("note", input.note.as_deref(), validate::TEXT_MAX)?;
@@ -502,12 +525,19 @@ async fn assign_stage_owner(
     .insert(&txn)
     .await
     .map_err(|e| ownership_conflict(e, &stage.key, &team.slug))?;
+    let change = Change::created(
+        "assignStageOwner",
+        Subject::stage(&journey, &stage),
+        ownership_snapshot(&txn, &row).await?,
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn change_stage_owner(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: ChangeStageOwnerInput,
 ) -> AppResult<stage_ownership::Model> {
     let ownership_id = id::decode_as(&input.id, "StageOwnership", "id")?;
@@ -534,6 +564,7 @@ async fn change_stage_owner(
     // concurrent removeStage or deleteJourney may have taken with its stage.
     touch(&txn, &journey).await?;
     let current = ownership_by_id(&txn, ownership_id, &input.id).await?;
+    let before = ownership_snapshot(&txn, &current).await?;
     let mut active = current.into_active_model();
     match &input.dri {
         MaybeUndefined::Undefined => {}
@@ -555,33 +586,64 @@ async fn change_stage_owner(
         .update(&txn)
         .await
         .map_err(|e| AppError::on_unique(e, accountable_taken(&stage.key, None).to_string()))?;
+    let change = Change::updated(
+        "changeStageOwner",
+        Subject::stage(&journey, &stage),
+        before,
+        ownership_snapshot(&txn, &row).await?,
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn remove_stage_owner(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: RemoveStageOwnerInput,
 ) -> AppResult<ID> {
     let ownership_id = id::decode_as(&input.id, "StageOwnership", "id")?;
     let txn = begin_write(db).await?;
     let current = ownership_by_id(&txn, ownership_id, &input.id).await?;
-    stage_ownership::Entity::delete_by_id(current.id)
+    // The journey before the ownership, the order assignStageOwner and changeStageOwner lock
+    // them in: the other order deadlocks with them on PostgreSQL. A removal that committed
+    // meanwhile has taken the row already.
+    bump_journeys_of_stages(&txn, [current.stage_id]).await?;
+    // Read again under the journey's lock, which every change to its ownerships takes first.
+    let current = stage_ownership::Entity::find_by_id(current.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("stage ownership", input.id.as_str()))?;
+    let before = ownership_snapshot(&txn, &current).await?;
+    let subject = Subject::load(&txn, AuditSubject::Stage, current.stage_id).await?;
+    let deleted = stage_ownership::Entity::delete_by_id(current.id)
         .exec(&txn)
         .await?;
-    bump_journeys_of_stages(&txn, [current.stage_id]).await?;
+    if deleted.rows_affected == 0 {
+        return Err(AppError::not_found("stage ownership", input.id.as_str()));
+    }
+    let change = Change::deleted("removeStageOwner", subject, before);
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(input.id)
 }
 
 async fn align_team_to_persona(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: AlignTeamToPersonaInput,
 ) -> AppResult<team_persona_alignment::Model> {
     use team_persona_alignment::Column as C;
     let txn = begin_write(db).await?;
     let team = team_by_slug(&txn, &input.team).await?;
     let persona = persona_by_slug(&txn, &input.persona).await?;
+    // Locked when it exists, so `before` is what the upsert overwrites.
+    let before = team_persona_alignment::Entity::find()
+        .filter(C::TeamId.eq(team.id))
+        .filter(C::PersonaId.eq(persona.id))
+        .lock(LockType::NoKeyUpdate)
+        .one(&txn)
+        .await?;
     let now = Utc::now();
     // An upsert in one statement: realigning rewrites level and motion, and two editors
     // aligning the same pair at once cannot collide.
@@ -608,12 +670,25 @@ async fn align_team_to_persona(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::internal("the upserted alignment is missing"))?;
+    let slug = [("persona", persona.slug.clone().into())];
+    let after = audit::snapshot_with(&row, &slug);
+    let change = match before {
+        Some(b) => Change::updated(
+            "alignTeamToPersona",
+            Subject::team(&team),
+            audit::snapshot_with(&b, &slug),
+            after,
+        ),
+        None => Change::created("alignTeamToPersona", Subject::team(&team), after),
+    };
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn unalign_team_from_persona(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: UnalignTeamFromPersonaInput,
 ) -> AppResult<ID> {
     use team_persona_alignment::Column as C;
@@ -623,6 +698,7 @@ async fn unalign_team_from_persona(
     let current = team_persona_alignment::Entity::find()
         .filter(C::TeamId.eq(team.id))
         .filter(C::PersonaId.eq(persona.id))
+        .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or_else(|| {
@@ -634,6 +710,9 @@ async fn unalign_team_from_persona(
     team_persona_alignment::Entity::delete_by_id(current.id)
         .exec(&txn)
         .await?;
+    let before = audit::snapshot_with(&current, &[("persona", persona.slug.clone().into())]);
+    let change = Change::deleted("unalignTeamFromPersona", Subject::team(&team), before);
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(id::encode("TeamAlignment", current.id))
 }
@@ -655,7 +734,7 @@ impl OwnershipMutation {
         #[graphql(desc = "The stage, the team and its responsibility.")]
         input: AssignStageOwnerInput,
     ) -> Result<AssignStageOwnerPayload> {
-        let row = assign_stage_owner(db(ctx).extend()?, input)
+        let row = assign_stage_owner(db(ctx).extend()?, &history::actor(ctx)?, input)
             .await
             .extend()?;
         Ok(AssignStageOwnerPayload {
@@ -669,7 +748,7 @@ impl OwnershipMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The ownership and the changes.")] input: ChangeStageOwnerInput,
     ) -> Result<ChangeStageOwnerPayload> {
-        let row = change_stage_owner(db(ctx).extend()?, input)
+        let row = change_stage_owner(db(ctx).extend()?, &history::actor(ctx)?, input)
             .await
             .extend()?;
         Ok(ChangeStageOwnerPayload {
@@ -682,7 +761,7 @@ impl OwnershipMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The ownership to remove.")] input: RemoveStageOwnerInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = remove_stage_owner(db(ctx).extend()?, input)
+        let deleted_id = remove_stage_owner(db(ctx).extend()?, &history::actor(ctx)?, input)
             .await
             .extend()?;
         Ok(DeletePayload { deleted_id })
@@ -694,7 +773,7 @@ impl OwnershipMutation {
         #[graphql(desc = "The team, the persona and how they align.")]
         input: AlignTeamToPersonaInput,
     ) -> Result<AlignTeamToPersonaPayload> {
-        let row = align_team_to_persona(db(ctx).extend()?, input)
+        let row = align_team_to_persona(db(ctx).extend()?, &history::actor(ctx)?, input)
             .await
             .extend()?;
         Ok(AlignTeamToPersonaPayload {
@@ -707,7 +786,7 @@ impl OwnershipMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The alignment to end.")] input: UnalignTeamFromPersonaInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = unalign_team_from_persona(db(ctx).extend()?, input)
+        let deleted_id = unalign_team_from_persona(db(ctx).extend()?, &history::actor(ctx)?, input)
             .await
             .extend()?;
         Ok(DeletePayload { deleted_id })

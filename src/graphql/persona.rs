@@ -13,14 +13,16 @@ use super::loaders::{
 use super::ownership::TeamAlignment;
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
 use super::product::ProductRelevance;
-use super::{begin_write, db, id, loader, referenced, related, validate};
+use super::{begin_write, db, history, id, loader, referenced, related, validate};
+use crate::audit::{self, Actor, Change, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
 };
 use chrono::{DateTime, Utc};
+use entity::audit_event::AuditSubject;
 use entity::{enums, journey, journey_persona, persona, persona_link, role};
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect,
@@ -157,6 +159,17 @@ impl Persona {
     async fn external_links(&self, ctx: &Context<'_>) -> Result<Vec<ExternalLink>> {
         let key = LinksBySubject(enums::SubjectType::Persona, self.0.id);
         related(ctx, key, ExternalLink).await
+    }
+    /// Changes to this persona (its roles, links and product relevance too), newest first, a page at a time.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many changes (at most 100; 20 by default).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Changes after (older than) this cursor.")] after: Option<String>,
+    ) -> Result<Conn<history::AuditEvent>> {
+        history::history(ctx, AuditSubject::Persona, self.0.id, first, after).await
     }
 }
 
@@ -304,6 +317,7 @@ impl PersonaQuery {
             q = q.filter(persona::Column::Status.eq(enums::Status::from(s)));
         }
         if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
+            crate::graphql::validate::search("filter.search", s).extend()?;
             use persona::Column as C;
             q = q.filter(pagination::text_search(s, &[C::Slug, C::Name, C::Summary]));
         }
@@ -540,6 +554,7 @@ fn check_duplicate_titles(titles: &[String]) -> AppResult<()> {
 
 async fn create_persona(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: CreatePersonaInput,
 ) -> AppResult<persona::Model> {
     let slug = validate::slug("slug", &input.slug)?;
@@ -595,8 +610,9 @@ async fn create_persona(
     .insert(&txn)
     .await
     .map_err(|e| AppError::on_unique(e, format!("a persona with slug {slug} already exists")))?;
+    let mut created_roles = Vec::with_capacity(roles.len());
     for (i, title) in roles.into_iter().enumerate() {
-        role::ActiveModel {
+        let r = role::ActiveModel {
             persona_id: Set(row.id),
             title: Set(title),
             sort_order: Set(i as i32 + 1),
@@ -606,13 +622,18 @@ async fn create_persona(
         }
         .insert(&txn)
         .await?;
+        created_roles.push(r);
     }
+    let after = audit::snapshot_with(&row, &[("roles", audit::snapshot(&created_roles))]);
+    let change = Change::created("createPersona", Subject::persona(&row), after);
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn update_persona(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: UpdatePersonaInput,
 ) -> AppResult<persona::Model> {
     use persona::Column as C;
@@ -699,6 +720,11 @@ async fn update_persona(
         }
         update = update.col_expr(C::Kind, Expr::value(k));
     }
+    // Versions only grow, so when the version read is the expected one and the update below
+    // matches it, `current` is exactly the row the update changed: the history's `before`.
+    if current.version != input.expected_version {
+        return Err(stale("persona", &input.slug, current.version));
+    }
     let result = update
         .filter(C::Id.eq(current.id))
         .filter(C::Version.eq(input.expected_version))
@@ -708,6 +734,13 @@ async fn update_persona(
         return Err(stale("persona", &input.slug, current.version));
     }
     let row = reload(&txn, current.id).await?;
+    let change = Change::updated(
+        "updatePersona",
+        Subject::persona(&row),
+        audit::snapshot(&current),
+        audit::snapshot(&row),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -743,11 +776,18 @@ pub fn enum_change<T: Copy>(v: &MaybeUndefined<T>) -> Option<Option<T>> {
 
 async fn archive_persona(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: ArchivePersonaInput,
 ) -> AppResult<persona::Model> {
     use persona::Column as C;
     let txn = begin_write(db).await?;
     let current = persona_by_slug(&txn, &input.slug).await?;
+    // Locked now rather than by the update, so `current` is what the update changes.
+    let current = persona::Entity::find_by_id(current.id)
+        .lock(LockType::NoKeyUpdate)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("persona", &input.slug))?;
     let mut update = persona::Entity::update_many()
         .col_expr(C::Status, Expr::value(enums::Status::Archived))
         .col_expr(C::Version, Expr::col(C::Version).add(1))
@@ -760,6 +800,13 @@ async fn archive_persona(
         return Err(stale("persona", &input.slug, current.version));
     }
     let row = reload(&txn, current.id).await?;
+    let change = Change::updated(
+        "archivePersona",
+        Subject::persona(&row),
+        audit::snapshot(&current),
+        audit::snapshot(&row),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -819,6 +866,7 @@ fn sole_persona_of(persona: &str, sole: &[journey::Model]) -> AppError {
 
 async fn delete_persona(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: DeletePersonaInput,
 ) -> AppResult<ID> {
     let txn = begin_write(db).await?;
@@ -854,12 +902,24 @@ async fn delete_persona(
         .filter(entity::external_link::Column::SubjectId.eq(current.id))
         .exec(&txn)
         .await?;
+    let roles = role::Entity::find()
+        .filter(role::Column::PersonaId.eq(current.id))
+        .order_by_asc(role::Column::SortOrder)
+        .all(&txn)
+        .await?;
     persona::Entity::delete_by_id(current.id).exec(&txn).await?;
+    let before = audit::snapshot_with(&current, &[("roles", audit::snapshot(&roles))]);
+    let change = Change::deleted("deletePersona", Subject::persona(&current), before);
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(id::encode("Persona", current.id))
 }
 
-async fn add_role(db: &sea_orm::DatabaseConnection, input: AddRoleInput) -> AppResult<role::Model> {
+async fn add_role(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    input: AddRoleInput,
+) -> AppResult<role::Model> {
     let title = validate::name("title", &input.title)?;
     let txn = begin_write(db).await?;
     let persona = persona_by_slug(&txn, &input.persona).await?;
@@ -897,12 +957,15 @@ async fn add_role(db: &sea_orm::DatabaseConnection, input: AddRoleInput) -> AppR
             format!("persona {} already has the role {title}", persona.slug),
         )
     })?;
+    let change = Change::created("addRole", Subject::persona(&persona), audit::snapshot(&row));
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn update_role(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: UpdateRoleInput,
 ) -> AppResult<role::Model> {
     let role_id = id::decode_as(&input.id, "Role", "id")?;
@@ -913,9 +976,11 @@ async fn update_role(
         .transpose()?;
     let txn = begin_write(db).await?;
     let current = role::Entity::find_by_id(role_id)
+        .lock(LockType::NoKeyUpdate)
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("role", &*input.id))?;
+    let before = audit::snapshot(&current);
     let mut active = current.into_active_model();
     if let Some(t) = title.clone() {
         active.title = Set(t);
@@ -933,23 +998,40 @@ async fn update_role(
             ),
         )
     })?;
+    let subject = Subject::load(&txn, AuditSubject::Persona, row.persona_id).await?;
+    let change = Change::updated("updateRole", subject, before, audit::snapshot(&row));
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
-async fn remove_role(db: &sea_orm::DatabaseConnection, input: RemoveRoleInput) -> AppResult<ID> {
+async fn remove_role(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    input: RemoveRoleInput,
+) -> AppResult<ID> {
     let role_id = id::decode_as(&input.id, "Role", "id")?;
     let txn = begin_write(db).await?;
+    // Locked as the delete would lock it, so the history records what was deleted.
+    let current = role::Entity::find_by_id(role_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("role", &*input.id))?;
+    let subject = Subject::load(&txn, AuditSubject::Persona, current.persona_id).await?;
     let res = role::Entity::delete_by_id(role_id).exec(&txn).await?;
     if res.rows_affected == 0 {
         return Err(AppError::not_found("role", &*input.id));
     }
+    let change = Change::deleted("removeRole", subject, audit::snapshot(&current));
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(input.id)
 }
 
 async fn link_personas(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: LinkPersonasInput,
 ) -> AppResult<persona_link::Model> {
     if input.from == input.to {
@@ -981,22 +1063,45 @@ async fn link_personas(
             format!("{} is already linked to {} that way", from.slug, to.slug),
         )
     })?;
+    let after = audit::snapshot_with(
+        &row,
+        &[
+            ("from", from.slug.clone().into()),
+            ("to", to.slug.clone().into()),
+        ],
+    );
+    let change = Change::created("linkPersonas", Subject::persona(&from), after);
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn unlink_personas(
     db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
     input: UnlinkPersonasInput,
 ) -> AppResult<ID> {
     let link_id = id::decode_as(&input.id, "PersonaLink", "id")?;
     let txn = begin_write(db).await?;
+    let current = persona_link::Entity::find_by_id(link_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("persona link", &*input.id))?;
+    let from = Subject::load(&txn, AuditSubject::Persona, current.from_persona_id).await?;
+    let to = Subject::load(&txn, AuditSubject::Persona, current.to_persona_id).await?;
     let res = persona_link::Entity::delete_by_id(link_id)
         .exec(&txn)
         .await?;
     if res.rows_affected == 0 {
         return Err(AppError::not_found("persona link", &*input.id));
     }
+    let before = audit::snapshot_with(
+        &current,
+        &[("from", from.key.clone().into()), ("to", to.key.into())],
+    );
+    let change = Change::deleted("unlinkPersonas", from, before);
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(input.id)
 }
@@ -1013,7 +1118,9 @@ impl PersonaMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: CreatePersonaInput,
     ) -> Result<CreatePersonaPayload> {
-        let row = create_persona(db(ctx).extend()?, input).await.extend()?;
+        let row = create_persona(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(CreatePersonaPayload {
             persona: Persona(row),
         })
@@ -1024,7 +1131,9 @@ impl PersonaMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: UpdatePersonaInput,
     ) -> Result<UpdatePersonaPayload> {
-        let row = update_persona(db(ctx).extend()?, input).await.extend()?;
+        let row = update_persona(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(UpdatePersonaPayload {
             persona: Persona(row),
         })
@@ -1035,7 +1144,9 @@ impl PersonaMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: ArchivePersonaInput,
     ) -> Result<UpdatePersonaPayload> {
-        let row = archive_persona(db(ctx).extend()?, input).await.extend()?;
+        let row = archive_persona(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(UpdatePersonaPayload {
             persona: Persona(row),
         })
@@ -1046,7 +1157,9 @@ impl PersonaMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: DeletePersonaInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = delete_persona(db(ctx).extend()?, input).await.extend()?;
+        let deleted_id = delete_persona(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(DeletePayload { deleted_id })
     }
     /// Adds an example job title to a persona.
@@ -1055,7 +1168,9 @@ impl PersonaMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: AddRoleInput,
     ) -> Result<RolePayload> {
-        let row = add_role(db(ctx).extend()?, input).await.extend()?;
+        let row = add_role(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(RolePayload { role: Role(row) })
     }
     /// Renames or reorders a role.
@@ -1064,7 +1179,9 @@ impl PersonaMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: UpdateRoleInput,
     ) -> Result<RolePayload> {
-        let row = update_role(db(ctx).extend()?, input).await.extend()?;
+        let row = update_role(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(RolePayload { role: Role(row) })
     }
     /// Removes a role.
@@ -1073,7 +1190,9 @@ impl PersonaMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: RemoveRoleInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = remove_role(db(ctx).extend()?, input).await.extend()?;
+        let deleted_id = remove_role(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(DeletePayload { deleted_id })
     }
     /// Links one persona to another.
@@ -1082,7 +1201,9 @@ impl PersonaMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: LinkPersonasInput,
     ) -> Result<LinkPersonasPayload> {
-        let row = link_personas(db(ctx).extend()?, input).await.extend()?;
+        let row = link_personas(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(LinkPersonasPayload {
             link: PersonaLink(row),
         })
@@ -1093,7 +1214,9 @@ impl PersonaMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change; see the input type.")] input: UnlinkPersonasInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = unlink_personas(db(ctx).extend()?, input).await.extend()?;
+        let deleted_id = unlink_personas(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(DeletePayload { deleted_id })
     }
 }

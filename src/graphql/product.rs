@@ -5,15 +5,17 @@ use super::enums::{Provenance, RelevanceLevel};
 use super::loaders::{PersonaById, ProductById};
 use super::persona::Persona;
 use super::persona::{DeletePayload, persona_by_slug};
-use super::{begin_write, db, id, referenced, validate};
+use super::{begin_write, db, history, id, referenced, validate};
+use crate::audit::{self, Actor, Change, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{Context, ID, InputObject, Object, Result, ResultExt, SimpleObject};
 use chrono::Utc;
 use entity::{enums, persona_product_relevance, product};
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// A product sold to the personas.
@@ -180,6 +182,7 @@ pub async fn product_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult
 
 async fn create_product(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: CreateProductInput,
 ) -> AppResult<product::Model> {
     let slug = validate::slug("slug", &input.slug)?;
@@ -197,36 +200,71 @@ async fn create_product(
     .insert(&txn)
     .await
     .map_err(|e| AppError::on_unique(e, format!("a product with slug {slug} already exists")))?;
+    let change = Change::created(
+        "createProduct",
+        Subject::product(&row),
+        audit::snapshot(&row),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn update_product(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: UpdateProductInput,
 ) -> AppResult<product::Model> {
     let name = validate::name("name", &input.name)?;
     let txn = begin_write(db).await?;
-    let mut row = product_by_slug(&txn, &input.slug)
+    let current = product_by_slug(&txn, &input.slug).await?;
+    // Locked now rather than by the update, so `current` is what the update changes.
+    let current = product::Entity::find_by_id(current.id)
+        .lock(LockType::NoKeyUpdate)
+        .one(&txn)
         .await?
-        .into_active_model();
+        .ok_or_else(|| AppError::not_found("product", &input.slug))?;
+    let mut row = current.clone().into_active_model();
     row.name = Set(name);
     row.updated_at = Set(Utc::now());
     let row = row.update(&txn).await?;
+    let change = Change::updated(
+        "updateProduct",
+        Subject::product(&row),
+        audit::snapshot(&current),
+        audit::snapshot(&row),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
-async fn delete_product(db: &DatabaseConnection, input: DeleteProductInput) -> AppResult<ID> {
+async fn delete_product(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: DeleteProductInput,
+) -> AppResult<ID> {
     let txn = begin_write(db).await?;
     let row = product_by_slug(&txn, &input.slug).await?;
+    let row = product::Entity::find_by_id(row.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("product", &input.slug))?;
     product::Entity::delete_by_id(row.id).exec(&txn).await?;
+    let change = Change::deleted(
+        "deleteProduct",
+        Subject::product(&row),
+        audit::snapshot(&row),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(id::encode("Product", row.id))
 }
 
 async fn set_relevance(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: SetProductRelevanceInput,
 ) -> AppResult<persona_product_relevance::Model> {
     use persona_product_relevance::{ActiveModel, Column, Entity};
@@ -238,8 +276,11 @@ async fn set_relevance(
     let existing = Entity::find()
         .filter(Column::PersonaId.eq(persona.id))
         .filter(Column::ProductId.eq(product.id))
+        .lock(LockType::NoKeyUpdate)
         .one(&txn)
         .await?;
+    let slug = [("product", product.slug.clone().into())];
+    let before = existing.as_ref().map(|b| audit::snapshot_with(b, &slug));
     let row = match existing {
         Some(row) => {
             let mut row = row.into_active_model();
@@ -263,12 +304,20 @@ async fn set_relevance(
         .await
         .map_err(|e| AppError::on_unique(e, "the relevance was set concurrently; retry"))?,
     };
+    let after = audit::snapshot_with(&row, &slug);
+    let subject = Subject::persona(&persona);
+    let change = match before {
+        Some(b) => Change::updated("setProductRelevance", subject, b, after),
+        None => Change::created("setProductRelevance", subject, after),
+    };
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn remove_relevance(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: RemoveProductRelevanceInput,
 ) -> AppResult<ID> {
     use persona_product_relevance::{Column, Entity};
@@ -278,6 +327,7 @@ async fn remove_relevance(
     let row = Entity::find()
         .filter(Column::PersonaId.eq(persona.id))
         .filter(Column::ProductId.eq(product.id))
+        .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or_else(|| {
@@ -287,6 +337,9 @@ async fn remove_relevance(
             )
         })?;
     Entity::delete_by_id(row.id).exec(&txn).await?;
+    let before = audit::snapshot_with(&row, &[("product", product.slug.clone().into())]);
+    let change = Change::deleted("removeProductRelevance", Subject::persona(&persona), before);
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(id::encode("ProductRelevance", row.id))
 }
@@ -303,7 +356,9 @@ impl ProductMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new product.")] input: CreateProductInput,
     ) -> Result<ProductPayload> {
-        let row = create_product(db(ctx).extend()?, input).await.extend()?;
+        let row = create_product(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(ProductPayload {
             product: Product(row),
         })
@@ -314,7 +369,9 @@ impl ProductMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The product and its new name.")] input: UpdateProductInput,
     ) -> Result<ProductPayload> {
-        let row = update_product(db(ctx).extend()?, input).await.extend()?;
+        let row = update_product(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(ProductPayload {
             product: Product(row),
         })
@@ -325,7 +382,9 @@ impl ProductMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The product to delete.")] input: DeleteProductInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = delete_product(db(ctx).extend()?, input).await.extend()?;
+        let deleted_id = delete_product(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(DeletePayload { deleted_id })
     }
     /// Sets how relevant a product is to a persona (creates or replaces the judgement).
@@ -335,7 +394,9 @@ impl ProductMutation {
         #[graphql(desc = "The persona, the product and the level.")]
         input: SetProductRelevanceInput,
     ) -> Result<SetProductRelevancePayload> {
-        let row = set_relevance(db(ctx).extend()?, input).await.extend()?;
+        let row = set_relevance(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(SetProductRelevancePayload {
             relevance: ProductRelevance(row),
         })
@@ -346,7 +407,9 @@ impl ProductMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The persona and the product.")] input: RemoveProductRelevanceInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = remove_relevance(db(ctx).extend()?, input).await.extend()?;
+        let deleted_id = remove_relevance(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(DeletePayload { deleted_id })
     }
 }

@@ -10,14 +10,16 @@ use super::loaders::{
 use super::ownership::{StageOwnership, TeamAlignment, bump_journeys_of_stages};
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
 use super::persona::{DeletePayload, stale, text_change};
-use super::{begin_write, db, id, referenced, related, validate};
+use super::{begin_write, db, history, id, referenced, related, validate};
+use crate::audit::{self, Actor, Change, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
 };
 use chrono::{DateTime, Utc};
+use entity::audit_event::AuditSubject;
 use entity::{enums, external_link, person, stage_ownership, team, team_membership};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
@@ -77,6 +79,17 @@ impl Team {
     async fn external_links(&self, ctx: &Context<'_>) -> Result<Vec<ExternalLink>> {
         let key = LinksBySubject(enums::SubjectType::Team, self.0.id);
         related(ctx, key, ExternalLink).await
+    }
+    /// Changes to this team (its members and persona alignments too), newest first, a page at a time.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many changes (at most 100; 20 by default).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Changes after (older than) this cursor.")] after: Option<String>,
+    ) -> Result<Conn<history::AuditEvent>> {
+        history::history(ctx, AuditSubject::Team, self.0.id, first, after).await
     }
 }
 
@@ -236,6 +249,7 @@ impl TeamQuery {
             q = q.filter(team::Column::Department.eq(enums::Department::from(d)));
         }
         if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
+            crate::graphql::validate::search("filter.search", s).extend()?;
             use team::Column as C;
             q = q.filter(pagination::text_search(
                 s,
@@ -422,7 +436,11 @@ pub struct RemoveTeamMemberInput {
     pub person: String,
 }
 
-async fn create_team(db: &DatabaseConnection, input: CreateTeamInput) -> AppResult<team::Model> {
+async fn create_team(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: CreateTeamInput,
+) -> AppResult<team::Model> {
     let slug = validate::slug("slug", &input.slug)?;
     let name = validate::name("name", &input.name)?;
     let description = validate::optional(
@@ -445,11 +463,17 @@ async fn create_team(db: &DatabaseConnection, input: CreateTeamInput) -> AppResu
     .insert(&txn)
     .await
     .map_err(|e| AppError::on_unique(e, format!("a team with slug {slug} already exists")))?;
+    let change = Change::created("createTeam", Subject::team(&row), audit::snapshot(&row));
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
-async fn update_team(db: &DatabaseConnection, input: UpdateTeamInput) -> AppResult<team::Model> {
+async fn update_team(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: UpdateTeamInput,
+) -> AppResult<team::Model> {
     use team::Column as C;
     let mut update = team::Entity::update_many()
         .col_expr(C::Version, Expr::col(C::Version).add(1))
@@ -466,6 +490,10 @@ async fn update_team(db: &DatabaseConnection, input: UpdateTeamInput) -> AppResu
 
     let txn = begin_write(db).await?;
     let current = team_by_slug(&txn, &input.slug).await?;
+    // As in updatePersona: a matching version makes `current` the row the update changes.
+    if current.version != input.expected_version {
+        return Err(stale("team", &input.slug, current.version));
+    }
     let result = update
         .filter(C::Id.eq(current.id))
         .filter(C::Version.eq(input.expected_version))
@@ -478,6 +506,13 @@ async fn update_team(db: &DatabaseConnection, input: UpdateTeamInput) -> AppResu
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("team", &input.slug))?;
+    let change = Change::updated(
+        "updateTeam",
+        Subject::team(&row),
+        audit::snapshot(&current),
+        audit::snapshot(&row),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -521,7 +556,11 @@ async fn clear_dri(db: &impl ConnectionTrait, condition: sea_orm::Condition) -> 
     Ok(())
 }
 
-async fn delete_team(db: &DatabaseConnection, input: DeleteTeamInput) -> AppResult<ID> {
+async fn delete_team(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: DeleteTeamInput,
+) -> AppResult<ID> {
     let txn = begin_write(db).await?;
     let current = team_by_slug(&txn, &input.slug).await?;
     // Memberships before journeys, the order assignStageOwner locks them in (its DRI's
@@ -543,13 +582,27 @@ async fn delete_team(db: &DatabaseConnection, input: DeleteTeamInput) -> AppResu
         .filter(external_link::Column::SubjectId.eq(current.id))
         .exec(&txn)
         .await?;
+    // Read again with the lock the delete takes, where the delete takes it (an earlier lock on
+    // the team would invert the order ownership assignments lock things in).
+    let current = team::Entity::find_by_id(current.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("team", &input.slug))?;
     team::Entity::delete_by_id(current.id).exec(&txn).await?;
+    let change = Change::deleted(
+        "deleteTeam",
+        Subject::team(&current),
+        audit::snapshot(&current),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(id::encode("Team", current.id))
 }
 
 async fn create_person(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: CreatePersonInput,
 ) -> AppResult<person::Model> {
     let slug = validate::slug("slug", &input.slug)?;
@@ -568,12 +621,15 @@ async fn create_person(
     .insert(&txn)
     .await
     .map_err(|e| AppError::on_unique(e, format!("a person with slug {slug} already exists")))?;
+    let change = Change::created("createPerson", Subject::person(&row), audit::snapshot(&row));
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn update_person(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: UpdatePersonInput,
 ) -> AppResult<person::Model> {
     let name = input
@@ -587,7 +643,14 @@ async fn update_person(
         MaybeUndefined::Value(e) => Some(validate::email("email", Some(e))?),
     };
     let txn = begin_write(db).await?;
-    let mut active = person_by_slug(&txn, &input.slug).await?.into_active_model();
+    let current = person_by_slug(&txn, &input.slug).await?;
+    // Locked now rather than by the update, so `current` is what the update changes.
+    let current = person::Entity::find_by_id(current.id)
+        .lock(LockType::NoKeyUpdate)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("person", &input.slug))?;
+    let mut active = current.clone().into_active_model();
     if let Some(n) = name {
         active.name = Set(n);
     }
@@ -596,11 +659,22 @@ async fn update_person(
     }
     active.updated_at = Set(Utc::now());
     let row = active.update(&txn).await?;
+    let change = Change::updated(
+        "updatePerson",
+        Subject::person(&row),
+        audit::snapshot(&current),
+        audit::snapshot(&row),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
-async fn delete_person(db: &DatabaseConnection, input: DeletePersonInput) -> AppResult<ID> {
+async fn delete_person(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: DeletePersonInput,
+) -> AppResult<ID> {
     let txn = begin_write(db).await?;
     let current = person_by_slug(&txn, &input.slug).await?;
     // Memberships first, as in removeTeamMember.
@@ -615,13 +689,26 @@ async fn delete_person(db: &DatabaseConnection, input: DeletePersonInput) -> App
         sea_orm::Condition::all().add(stage_ownership::Column::PersonId.eq(current.id)),
     )
     .await?;
+    // Read again with the lock the delete takes, where the delete takes it.
+    let current = person::Entity::find_by_id(current.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("person", &input.slug))?;
     person::Entity::delete_by_id(current.id).exec(&txn).await?;
+    let change = Change::deleted(
+        "deletePerson",
+        Subject::person(&current),
+        audit::snapshot(&current),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(id::encode("Person", current.id))
 }
 
 async fn add_team_member(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: AddTeamMemberInput,
 ) -> AppResult<team_membership::Model> {
     let txn = begin_write(db).await?;
@@ -643,6 +730,9 @@ async fn add_team_member(
     .insert(&txn)
     .await
     .map_err(|e| AppError::on_unique(e, duplicate()))?;
+    let after = audit::snapshot_with(&row, &[("person", person.slug.clone().into())]);
+    let change = Change::created("addTeamMember", Subject::team(&team), after);
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -662,25 +752,59 @@ async fn member_by_slugs(
 
 async fn change_team_member_role(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: ChangeTeamMemberRoleInput,
 ) -> AppResult<team_membership::Model> {
     let txn = begin_write(db).await?;
-    let mut active = member_by_slugs(&txn, &input.team, &input.person)
+    let member = member_by_slugs(&txn, &input.team, &input.person).await?;
+    // Locked now rather than by the update, so `before` is what the update changes.
+    let before = team_membership::Entity::find_by_id(member.id)
+        .lock(LockType::NoKeyUpdate)
+        .one(&txn)
         .await?
-        .into_active_model();
+        .unwrap_or_else(|| member.clone());
+    let mut active = member.into_active_model();
     active.role = Set(input.role.into());
     active.updated_at = Set(Utc::now());
-    let row = active.update(&txn).await?;
+    // A removal that committed since the read above leaves nothing to update.
+    let row = active.update(&txn).await.map_err(|e| match e {
+        sea_orm::DbErr::RecordNotUpdated => AppError::not_found(
+            "team member",
+            format!("{} in team {}", input.person, input.team),
+        ),
+        e => AppError::from(e),
+    })?;
+    let subject = Subject::load(&txn, AuditSubject::Team, row.team_id).await?;
+    let person = [("person", input.person.clone().into())];
+    let change = Change::updated(
+        "changeTeamMemberRole",
+        subject,
+        audit::snapshot_with(&before, &person),
+        audit::snapshot_with(&row, &person),
+    );
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
 async fn remove_team_member(
     db: &DatabaseConnection,
+    actor: &Actor,
     input: RemoveTeamMemberInput,
 ) -> AppResult<ID> {
     let txn = begin_write(db).await?;
     let member = member_by_slugs(&txn, &input.team, &input.person).await?;
+    // Read again with the lock the delete below takes; gone means a removal committed meanwhile.
+    let member = team_membership::Entity::find_by_id(member.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::not_found(
+                "team member",
+                format!("{} in team {}", input.person, input.team),
+            )
+        })?;
     // The membership goes first (see `clear_dri`); a removal that committed meanwhile has
     // taken it already.
     let deleted = team_membership::Entity::delete_by_id(member.id)
@@ -700,6 +824,10 @@ async fn remove_team_member(
             .add(stage_ownership::Column::PersonId.eq(member.person_id)),
     )
     .await?;
+    let subject = Subject::load(&txn, AuditSubject::Team, member.team_id).await?;
+    let before = audit::snapshot_with(&member, &[("person", input.person.clone().into())]);
+    let change = Change::deleted("removeTeamMember", subject, before);
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(id::encode("TeamMember", member.id))
 }
@@ -717,7 +845,9 @@ impl TeamMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The team to create.")] input: CreateTeamInput,
     ) -> Result<CreateTeamPayload> {
-        let row = create_team(db(ctx).extend()?, input).await.extend()?;
+        let row = create_team(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(CreateTeamPayload { team: Team(row) })
     }
     /// Changes a team; fails with `CONFLICT` when `expectedVersion` is stale.
@@ -726,7 +856,9 @@ impl TeamMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The team and the changes.")] input: UpdateTeamInput,
     ) -> Result<UpdateTeamPayload> {
-        let row = update_team(db(ctx).extend()?, input).await.extend()?;
+        let row = update_team(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(UpdateTeamPayload { team: Team(row) })
     }
     /// Deletes a team with its memberships, stage ownerships, persona alignments and external
@@ -736,7 +868,9 @@ impl TeamMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The team to delete.")] input: DeleteTeamInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = delete_team(db(ctx).extend()?, input).await.extend()?;
+        let deleted_id = delete_team(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(DeletePayload { deleted_id })
     }
     /// Creates a person; a taken slug answers `CONFLICT`.
@@ -745,7 +879,9 @@ impl TeamMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The person to create.")] input: CreatePersonInput,
     ) -> Result<CreatePersonPayload> {
-        let row = create_person(db(ctx).extend()?, input).await.extend()?;
+        let row = create_person(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(CreatePersonPayload {
             person: Person(row),
         })
@@ -756,7 +892,9 @@ impl TeamMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The person and the changes.")] input: UpdatePersonInput,
     ) -> Result<UpdatePersonPayload> {
-        let row = update_person(db(ctx).extend()?, input).await.extend()?;
+        let row = update_person(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(UpdatePersonPayload {
             person: Person(row),
         })
@@ -768,7 +906,9 @@ impl TeamMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The person to delete.")] input: DeletePersonInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = delete_person(db(ctx).extend()?, input).await.extend()?;
+        let deleted_id = delete_person(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(DeletePayload { deleted_id })
     }
     /// Adds a person to a team; a person already in the team answers `CONFLICT`.
@@ -777,7 +917,9 @@ impl TeamMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The team, the person and their role.")] input: AddTeamMemberInput,
     ) -> Result<AddTeamMemberPayload> {
-        let row = add_team_member(db(ctx).extend()?, input).await.extend()?;
+        let row = add_team_member(db(ctx).extend()?, &history::actor(ctx)?, input)
+            .await
+            .extend()?;
         Ok(AddTeamMemberPayload {
             member: TeamMember(row),
         })
@@ -788,7 +930,7 @@ impl TeamMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The membership and its new role.")] input: ChangeTeamMemberRoleInput,
     ) -> Result<ChangeTeamMemberRolePayload> {
-        let row = change_team_member_role(db(ctx).extend()?, input)
+        let row = change_team_member_role(db(ctx).extend()?, &history::actor(ctx)?, input)
             .await
             .extend()?;
         Ok(ChangeTeamMemberRolePayload {
@@ -803,7 +945,7 @@ impl TeamMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The membership to end.")] input: RemoveTeamMemberInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = remove_team_member(db(ctx).extend()?, input)
+        let deleted_id = remove_team_member(db(ctx).extend()?, &history::actor(ctx)?, input)
             .await
             .extend()?;
         Ok(DeletePayload { deleted_id })

@@ -12,6 +12,34 @@ pub const TEXT_MAX: usize = 2000;
 pub const LONG_TEXT_MAX: usize = 10_000;
 /// Most items in a text list.
 pub const LIST_MAX: usize = 50;
+/// Most stages a journey may be created with in one request.
+pub const STAGES_MAX: usize = 100;
+
+/// A list input of at most `max` items.
+pub fn list_len(field: &str, len: usize, max: usize) -> AppResult<()> {
+    if len > max {
+        return Err(AppError::bad_input(
+            field,
+            format!("must have at most {max} items"),
+        ));
+    }
+    Ok(())
+}
+
+/// Longest search text of a list filter: nothing longer can match a name, and a long one
+/// makes an expensive pattern (SQLite refuses LIKE patterns over 50 000 bytes outright).
+pub const SEARCH_MAX: usize = NAME_MAX;
+
+/// A list filter's search text, at most [`SEARCH_MAX`] characters.
+pub fn search(field: &str, value: &str) -> AppResult<()> {
+    if value.chars().count() > SEARCH_MAX {
+        return Err(AppError::bad_input(
+            field,
+            format!("must be at most {SEARCH_MAX} characters"),
+        ));
+    }
+    Ok(())
+}
 
 /// A kebab-case slug: lower-case letters and digits in words joined by single hyphens.
 pub fn slug(field: &str, value: &str) -> AppResult<String> {

@@ -1,7 +1,10 @@
-//! `TestApp`: a fresh migrated database and the real router on `127.0.0.1:0`, per test.
+//! `TestApp`: a fresh migrated database and the real router on `127.0.0.1:0`, per test, with
+//! an admin token that `gql` and `data` send unless told otherwise.
 
+use entity::api_token::TokenRole;
+use persona_graph::audit::Actor;
 use persona_graph::config::Settings;
-use persona_graph::{app, catalog, db};
+use persona_graph::{app, auth, catalog, db};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -11,7 +14,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub db: DatabaseConnection,
+    /// The URL of the test's database (for running the binary against it).
+    pub database_url: String,
+    /// A client that sends the admin token with every request.
     pub client: reqwest::Client,
+    /// A client that sends no credentials.
+    pub anonymous: reqwest::Client,
+    /// The secret of the admin token created at spawn, sent by `client`, `gql` and `data`.
+    pub admin_token: String,
     statements: Arc<AtomicUsize>,
     /// Held for its `Drop`, which removes the test's database.
     _scratch: Scratch,
@@ -113,10 +123,18 @@ impl TestApp {
             .expect("connect to the test database");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
-        conn.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::SeqCst);
+        // Checking a request's token (and noting when it was used) is not part of what a
+        // query costs the catalog, which is what the tests count.
+        conn.set_metric_callback(move |info| {
+            if !info.statement.sql.contains("api_token") {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
         });
         db::migrate(&conn).await.expect("migrate the test database");
+        let (_, admin_token) =
+            auth::create_token(&conn, &Actor::cli(), "test-admin", TokenRole::Admin, None)
+                .await
+                .expect("create the test admin token");
         let router = app::router(app::AppState::with_settings(conn.clone(), settings));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -125,8 +143,11 @@ impl TestApp {
         tokio::spawn(app::serve(listener, router, std::future::pending()));
         Self {
             addr,
+            database_url: url,
             db: conn,
-            client: reqwest::Client::new(),
+            client: admin_client(&admin_token),
+            anonymous: reqwest::Client::new(),
+            admin_token,
             statements,
             _scratch: scratch,
         }
@@ -144,17 +165,62 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// POSTs a GraphQL request and returns the JSON body.
+    /// POSTs a GraphQL request with the admin token and returns the JSON body.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
-        self.client
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
+        self.gql_as(Some(&self.admin_token), query, variables).await
+    }
+
+    /// POSTs a GraphQL request with `token` (none when `None`) and returns the JSON body.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.post_as(token, query, variables)
             .await
-            .expect("send the request")
             .json()
             .await
             .expect("a JSON body")
+    }
+
+    /// POSTs a GraphQL request with `token` (none when `None`) and returns the HTTP response.
+    pub async fn post_as(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> reqwest::Response {
+        let mut req = self
+            .anonymous
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("send the request")
+    }
+
+    /// POSTs a GraphQL request with `token` that must succeed and returns its `data`.
+    pub async fn data_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = self.gql_as(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// A new token with `role` (named after it and a counter), as its secret.
+    pub async fn token(&self, role: TokenRole) -> String {
+        self.token_with(role, None).await
+    }
+
+    /// A new token with `role` that expires at `expires_at`, as its secret.
+    pub async fn token_with(
+        &self,
+        role: TokenRole,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> String {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("test-{}-{n}", auth::role_name(role));
+        auth::create_token(&self.db, &Actor::cli(), &name, role, expires_at)
+            .await
+            .expect("create a test token")
+            .1
     }
 
     /// POSTs a GraphQL request that must succeed and returns its `data`.
@@ -175,9 +241,83 @@ impl TestApp {
     }
 }
 
+/// A client whose every request carries `Authorization: Bearer <token>`.
+fn admin_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .expect("a token is a valid header value");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("build the HTTP client")
+}
+
 /// The `extensions.code` of the first error of a response.
 pub fn error_code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or("<no code>")
+}
+
+/// Every row of every catalog table, the history and the tokens (without `last_used_at`, which
+/// a request may note in the background), as one string: equal digests mean nothing changed.
+pub async fn digest(db: &DatabaseConnection) -> String {
+    use entity::*;
+    use sea_orm::{EntityTrait, QueryOrder};
+    macro_rules! rows {
+        ($($m:ident),+ $(,)?) => {{
+            let mut out = String::new();
+            $(
+                let rows = $m::Entity::find()
+                    .order_by_asc($m::Column::Id)
+                    .all(db)
+                    .await
+                    .expect("read a table");
+                out.push_str(stringify!($m));
+                out.push_str(&serde_json::to_string(&rows).expect("rows as JSON"));
+                out.push('\n');
+            )+
+            out
+        }};
+    }
+    let mut out = rows!(
+        persona,
+        role,
+        persona_link,
+        product,
+        persona_product_relevance,
+        journey,
+        journey_persona,
+        journey_stage,
+        team,
+        person,
+        team_membership,
+        stage_ownership,
+        team_persona_alignment,
+        external_link,
+    );
+    let events = audit_event::Entity::find()
+        .order_by_asc(audit_event::Column::Id)
+        .all(db)
+        .await
+        .expect("read the history");
+    for e in events {
+        out.push_str(&format!(
+            "event {} {} {} {:?} {}\n",
+            e.id, e.action, e.actor_name, e.before, e.subject_id
+        ));
+    }
+    let tokens = api_token::Entity::find()
+        .order_by_asc(api_token::Column::Id)
+        .all(db)
+        .await
+        .expect("read the tokens");
+    for t in tokens {
+        out.push_str(&format!(
+            "token {} {} {:?} {:?} {:?}\n",
+            t.id, t.name, t.role, t.expires_at, t.revoked_at
+        ));
+    }
+    out
 }

@@ -3,19 +3,29 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
+mod auth;
 mod catalog;
 mod cli;
 mod dashboards;
+mod faults;
+mod generate;
 mod graphiql;
 mod helpers;
+mod hostile;
 mod http;
 mod journeys;
+mod limits;
 mod nested_reads;
 mod node;
 mod ownership;
 mod pagination;
 mod personas;
 mod products;
+mod response_cache;
+mod scale;
 mod schema;
+mod shutdown;
 mod smoke;
+mod stress;
 mod teams;

@@ -3,7 +3,9 @@
 // their own public API over the real HTTP endpoint,
 //   - the dashboard query (ownershipMatrix of buyer-journey: 9 stages, the account-executives row),
 //   - ownershipGaps (exactly dev-journey/advocate-expand),
-//   - createTeam with variables, read back with team(slug:),
+//   - createTeam with variables (as an editor: the token in PERSONA_GRAPH_TOKEN), read back
+//     with team(slug:),
+//   - createTeam without a token, which each client must surface as UNAUTHENTICATED,
 //   - createTeam with an empty name, which each client must surface as an error whose
 //     extensions.code is BAD_USER_INPUT (and the same for a variable of the wrong enum value),
 //   - a query sent with GET, where the client can (graphql-request `method: "GET"`, urql
@@ -11,7 +13,7 @@
 // Every request goes through a recording fetch, so a check also asserts the HTTP method the
 // client used and a failure prints the requests and responses it saw.
 //
-// Usage: node clients.mjs http://127.0.0.1:PORT/graphql
+// Usage: PERSONA_GRAPH_TOKEN=pgt_... node clients.mjs http://127.0.0.1:PORT/graphql
 // (run.sh starts the server and calls this.)
 
 import { ApolloClient, CombinedGraphQLErrors, HttpLink, InMemoryCache, gql } from "@apollo/client";
@@ -23,6 +25,13 @@ if (!url || !url.startsWith("http://127.0.0.1:")) {
   console.error("usage: node clients.mjs http://127.0.0.1:PORT/graphql");
   process.exit(2);
 }
+
+const token = process.env.PERSONA_GRAPH_TOKEN;
+if (!token) {
+  console.error("PERSONA_GRAPH_TOKEN must hold an editor token (persona-graph token create --role editor)");
+  process.exit(2);
+}
+const EDITOR = { authorization: `Bearer ${token}` };
 
 const STEP_TIMEOUT_MS = 30_000;
 const failures = [];
@@ -135,6 +144,11 @@ async function expecting(client, method, fn) {
 
 /** The client must reject `run()` with GraphQL errors (from `errorsOf`) that include BAD_USER_INPUT, naming `pathHint` if given. */
 async function expectBadUserInput(client, run, pathHint) {
+  return expectCode(client, run, "BAD_USER_INPUT", pathHint);
+}
+
+/** The client must reject `run()` with GraphQL errors (from `errorsOf`) that include `code`, naming `pathHint` if given. */
+async function expectCode(client, run, code, pathHint) {
   let error;
   let data;
   let threw = false;
@@ -150,8 +164,8 @@ async function expectBadUserInput(client, run, pathHint) {
     throw new Error(`the client surfaced ${error?.name}: ${error?.message}, not GraphQL errors\nrequests:\n${describe(client.log)}`);
   }
   const codes = errors.map((e) => e?.extensions?.code);
-  if (!codes.includes("BAD_USER_INPUT")) {
-    throw new Error(`extensions.code ${JSON.stringify(codes)}, BAD_USER_INPUT expected: ${JSON.stringify(errors)}\nrequests:\n${describe(client.log)}`);
+  if (!codes.includes(code)) {
+    throw new Error(`extensions.code ${JSON.stringify(codes)}, ${code} expected: ${JSON.stringify(errors)}\nrequests:\n${describe(client.log)}`);
   }
   const message = errors.map((e) => e.message).join(" | ");
   if (pathHint && !message.includes(pathHint) && !JSON.stringify(errors).includes(pathHint)) {
@@ -160,14 +174,14 @@ async function expectBadUserInput(client, run, pathHint) {
   return message;
 }
 
-// --- the clients, each behind the same small interface:
+// --- the clients, each made with the HTTP headers it sends and behind the same small interface:
 //   query(doc, variables)  -> data (POST);  getQuery(doc, variables) -> data (GET), or absent;
 //   mutate(doc, variables) -> data;         errorsOf(error) -> GraphQL errors, or null
 
-function graphqlRequestClient() {
+function graphqlRequestClient(headers) {
   const log = [];
-  const post = new GraphQLClient(url, { fetch: recordingFetch(log) });
-  const get = new GraphQLClient(url, { method: "GET", fetch: recordingFetch(log) });
+  const post = new GraphQLClient(url, { fetch: recordingFetch(log), headers });
+  const get = new GraphQLClient(url, { method: "GET", fetch: recordingFetch(log), headers });
   return {
     name: "graphql-request",
     log,
@@ -178,11 +192,17 @@ function graphqlRequestClient() {
   };
 }
 
-function urqlClient() {
+function urqlClient(headers) {
   const log = [];
   // @urql/core 6 sends queries with GET by default when the URL is short enough
   // ("within-url-limit"): this client is pinned to POST and the GET one forces GET.
-  const options = { url, exchanges: [fetchExchange], fetch: recordingFetch(log), requestPolicy: "network-only" };
+  const options = {
+    url,
+    exchanges: [fetchExchange],
+    fetch: recordingFetch(log),
+    fetchOptions: { headers },
+    requestPolicy: "network-only",
+  };
   const post = new UrqlClient({ ...options, preferGetMethod: false });
   const get = new UrqlClient({ ...options, preferGetMethod: "force" });
   const unwrap = async (pending) => {
@@ -201,11 +221,11 @@ function urqlClient() {
   };
 }
 
-function apolloClient() {
+function apolloClient(headers) {
   const log = [];
   const make = (useGETForQueries) =>
     new ApolloClient({
-      link: new HttpLink({ uri: url, fetch: recordingFetch(log), useGETForQueries }),
+      link: new HttpLink({ uri: url, fetch: recordingFetch(log), useGETForQueries, headers }),
       cache: new InMemoryCache(),
     });
   const post = make(false);
@@ -228,7 +248,9 @@ function apolloClient() {
 
 const run = Date.now().toString(36);
 
-for (const client of [graphqlRequestClient(), urqlClient(), apolloClient()]) {
+for (const make of [graphqlRequestClient, urqlClient, apolloClient]) {
+  const client = make(EDITOR);
+  const anonymous = make({});
   const label = (check) => `${client.name}: ${check}`;
   const slug = `clients-${client.name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${run}`;
 
@@ -252,6 +274,16 @@ for (const client of [graphqlRequestClient(), urqlClient(), apolloClient()]) {
       if (JSON.stringify(read, Object.keys(created)) !== JSON.stringify(created, Object.keys(created))) {
         throw new Error(`read back ${JSON.stringify(read)}, created ${JSON.stringify(created)}`);
       }
+    }),
+  );
+
+  await check(label("createTeam without a token surfaces extensions.code UNAUTHENTICATED"), () =>
+    expecting(anonymous, "POST", async () => {
+      const input = { slug: `${slug}-anonymous`, name: "Anonymous", department: "ENGINEERING" };
+      await expectCode(anonymous, () => anonymous.mutate(CREATE_TEAM, { input }), "UNAUTHENTICATED", "token");
+      // And nothing was created; reads need no token.
+      const read = await anonymous.query(TEAM, { slug: `${slug}-anonymous` });
+      if (read?.team !== null) throw new Error(`the refused team exists: ${JSON.stringify(read)}`);
     }),
   );
 
@@ -288,6 +320,7 @@ for (const client of [graphqlRequestClient(), urqlClient(), apolloClient()]) {
   }
 
   client.stop?.();
+  anonymous.stop?.();
 }
 
 console.log(`clients: ${passed} passed, ${failures.length} failed`);

@@ -3,8 +3,9 @@
 # port over a temporary SQLite database (seeded at start-up), waits for /health, then runs
 #   graphiql-offline.mjs    headless Chromium, network cut off: GraphiQL loads, runs, shows docs
 #   graphql-http-audit.mjs  the official GraphQL-over-HTTP audit (fails on MUST failures)
-#   clients.mjs             graphql-request, urql and Apollo Client run queries, mutations and
-#                           GET queries and surface BAD_USER_INPUT errors through their own APIs
+#   clients.mjs             graphql-request, urql and Apollo Client run queries, mutations (with
+#                           an editor token made by `persona-graph token create`) and GET queries,
+#                           and surface BAD_USER_INPUT and UNAUTHENTICATED through their own APIs
 # and stops the server. Needs cargo, node/npm and /usr/bin/chromium (or CHROMIUM=...).
 set -euo pipefail
 
@@ -35,6 +36,10 @@ trap stop_server EXIT
 port="$(node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')"
 base="http://127.0.0.1:$port"
 
+echo "--- creating an editor token for the clients' mutations"
+editor_token="$(DATABASE_URL="sqlite://$tmp/persona-graph.db?mode=rwc" RUST_LOG=warn \
+  "$target_dir/debug/persona-graph" token create --name browser-checks --role editor)"
+
 echo "--- starting persona-graph on $base (SQLite in $tmp)"
 DATABASE_URL="sqlite://$tmp/persona-graph.db?mode=rwc" BIND="127.0.0.1:$port" SEED="${SEED:-always}" RUST_LOG="${RUST_LOG:-info}" LOG_FORMAT=text \
   "$target_dir/debug/persona-graph" serve >"$tmp/server.log" 2>&1 &
@@ -56,7 +61,7 @@ echo "--- GraphQL-over-HTTP audit (graphql-http)"
 node "$here/graphql-http-audit.mjs" "$base/graphql" || status=1
 
 echo "--- GraphQL clients (graphql-request, urql, Apollo Client)"
-node "$here/clients.mjs" "$base/graphql" || status=1
+PERSONA_GRAPH_TOKEN="$editor_token" node "$here/clients.mjs" "$base/graphql" || status=1
 
 if [[ "$status" -ne 0 ]]; then
   echo "--- server log" >&2

@@ -1,0 +1,70 @@
+//! The benchmark's query shapes cost the same number of SQL statements whatever the size of
+//! the catalog: a page of 10 personas, the ownership dashboards and a lookup by slug run a
+//! number of statements fixed by the query's depth.
+
+use crate::helpers::TestApp;
+use persona_graph::generate::{self, GenerateOptions};
+use serde_json::{Value, json};
+
+const DEEP_READ: &str = include_str!("../../benches/queries/deep_read.graphql");
+const MATRIX: &str = include_str!("../../benches/queries/ownership_matrix.graphql");
+const GAPS: &str = include_str!("../../benches/queries/ownership_gaps.graphql");
+const LOOKUP: &str = include_str!("../../benches/queries/light_lookup.graphql");
+
+/// The statements each shape ran, and its data, on a generated catalog of `personas`.
+async fn costs(personas: u32) -> Vec<(&'static str, usize, Value)> {
+    let app = TestApp::spawn().await;
+    let options = GenerateOptions {
+        personas,
+        ..GenerateOptions::default()
+    };
+    generate::run(&app.db, &options).await.unwrap();
+    let mut out = Vec::new();
+    for (name, query) in [
+        ("deep read", DEEP_READ),
+        ("ownership matrix", MATRIX),
+        ("ownership gaps", GAPS),
+        ("light lookup", LOOKUP),
+    ] {
+        app.reset_statements();
+        let data = app.data(query, json!({})).await;
+        out.push((name, app.statements(), data));
+    }
+    out
+}
+
+#[tokio::test]
+async fn benchmark_shapes_cost_the_same_statements_at_every_catalog_size() {
+    let small = costs(60).await;
+    let large = costs(600).await;
+    for ((name, s, small_data), (_, l, large_data)) in small.iter().zip(&large) {
+        assert_eq!(s, l, "{name}: {s} statements at 60 personas, {l} at 600");
+        // The dashboards and the first page do not depend on personas beyond the first ten.
+        assert_eq!(small_data, large_data, "{name}: same data at both sizes");
+    }
+    let bound = |name: &str| match name {
+        // personas page, roles, journeys by kind, journey narrowing, stages, owners, DRIs,
+        // teams, memberships, people.
+        "deep read" => 10,
+        // journey, stages, owners, teams, DRIs.
+        "ownership matrix" => 5,
+        // stages without an ACCOUNTABLE owner, their journeys.
+        "ownership gaps" => 2,
+        // persona, roles.
+        _ => 2,
+    };
+    for (name, n, _) in &small {
+        assert!(
+            *n <= bound(name),
+            "{name}: {n} statements, more than {}",
+            bound(name)
+        );
+    }
+    let deep = &small[0].2["personas"]["nodes"];
+    assert_eq!(deep.as_array().map(Vec::len), Some(10));
+    let members = deep[0]["journeys"][0]["stages"][0]["owners"][0]["team"]["members"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert!(members >= 3, "the deep read reaches team members: {deep:#}");
+}
