@@ -1,18 +1,15 @@
 //! Who may do what: API tokens (created, stored as SHA-256 hashes, verified, revoked), the caller
 //! of a request, and the access rules enforced before any resolver runs.
 //!
-//! Rules: every field of `Mutation` needs an `editor` or `admin` token (checked centrally by
-//! the [`AccessControl`] extension); token management and the global audit log need `admin`
-//! (field guards, [`RequireRole`]); reads are open unless `reads_require_token` is set (checked
-//! by the HTTP handler, which also refuses any request whose token is invalid, expired or
-//! revoked).
+//! Rules: every field of `Mutation` needs an `editor` or `admin` token (checked once per
+//! request by the HTTP handler, before execution, with [`require`]); token management and the
+//! global audit log need `admin` (field guards, [`RequireRole`]); reads are open unless
+//! `reads_require_token` is set (checked by the HTTP handler, which also refuses any request
+//! whose token is invalid, expired or revoked).
 
 use crate::audit::{self, Actor, Change, Subject};
 use crate::error::{AppError, AppResult};
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
-};
-use async_graphql::{Context, ErrorExtensions, Guard, PathSegment, ServerError, ServerResult};
+use async_graphql::{Context, ErrorExtensions, Guard, ServerError};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use entity::api_token::{self, TokenRole};
@@ -22,7 +19,6 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QueryOrder,
 };
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 
 /// Every token starts with this, so a leaked one is recognisable (e.g. by secret scanners).
 pub const TOKEN_PREFIX: &str = "pgt_";
@@ -339,7 +335,8 @@ pub fn require(caller: Option<&Caller>, role: TokenRole) -> Result<&Principal, A
 }
 
 /// The actor of a change requested through the API. Mutations are only reached with an editor
-/// or admin token (see [`AccessControl`]); an anonymous caller here is refused all the same.
+/// or admin token (the HTTP handler refuses the others); a caller without one is refused here
+/// all the same, so a mutation run some other way cannot go unattributed.
 pub fn actor(ctx: &Context<'_>) -> Result<Actor, AccessError> {
     require(ctx.data_opt::<Caller>(), TokenRole::Editor).map(Principal::actor)
 }
@@ -352,46 +349,6 @@ impl Guard for RequireRole {
         require(ctx.data_opt::<Caller>(), self.0)
             .map(|_| ())
             .map_err(|e| e.extend())
-    }
-}
-
-/// The schema extension that refuses every `Mutation` field to callers without an editor or
-/// admin token, before the field's resolver runs (so a refused call changes nothing).
-pub struct AccessControl;
-
-impl ExtensionFactory for AccessControl {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AccessControlExtension)
-    }
-}
-
-struct AccessControlExtension;
-
-#[async_trait::async_trait]
-impl Extension for AccessControlExtension {
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<async_graphql::Value>> {
-        let is_mutation = ctx
-            .schema_env
-            .registry
-            .mutation_type
-            .as_deref()
-            .is_some_and(|m| m == info.parent_type);
-        if is_mutation && let Err(e) = require(ctx.data_opt::<Caller>(), TokenRole::Editor) {
-            let mut err = e.extend().into_server_error(info.field.name.pos);
-            err.path = info
-                .path_node
-                .to_string_vec()
-                .into_iter()
-                .map(PathSegment::Field)
-                .collect();
-            return Err(err);
-        }
-        next.run(ctx, info).await
     }
 }
 

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 /// The default database: an SQLite file next to where the service runs.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://persona-graph.db?mode=rwc";
-/// `serve`'s rate limit: requests per second per token or client, on average.
-pub const DEFAULT_RATE_LIMIT_PER_SECOND: u32 = 50;
+/// `serve`'s rate limit: requests per second per token or client, on average. Sized so that a
+/// fleet of dashboards or a load test behind one address is not throttled while a runaway
+/// client is; lower it where the service is exposed more widely.
+pub const DEFAULT_RATE_LIMIT_PER_SECOND: u32 = 1000;
 /// `serve`'s rate limit: requests a token or client may make at once.
-pub const DEFAULT_RATE_LIMIT_BURST: u32 = 100;
+pub const DEFAULT_RATE_LIMIT_BURST: u32 = 2000;
 
 /// persona-graph: who owns each stage of each customer journey, as a GraphQL service.
 #[derive(Debug, Parser)]

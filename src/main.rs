@@ -65,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("binding {}", args.bind))?;
             // The bound address, not the requested one: with port 0 the system picks it.
             let addr = listener.local_addr().unwrap_or(args.bind);
+            let shutdown = shutdown_signal();
             tracing::info!(
                 "listening on http://{}/graphql (GraphiQL at http://{}/graphiql)",
                 addr,
@@ -75,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
             app::serve_with_grace(
                 listener,
                 app::router(app::AppState::with_settings(conn, settings)),
-                shutdown_signal(),
+                shutdown,
                 grace,
             )
             .await?;
@@ -106,31 +107,39 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// A future that completes on Ctrl-C or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled: a signal that arrives between the "listening
+/// on" line and the server's first poll must not fall back to the default action (immediate
+/// termination).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        let ctrl_c = async {
+            if let Err(e) = ctrl_c.await {
+                tracing::error!(error = %e, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }

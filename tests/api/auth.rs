@@ -618,3 +618,27 @@ async fn the_command_line_creates_lists_and_revokes_tokens() {
         "{actions:?}"
     );
 }
+
+#[tokio::test]
+async fn each_token_is_its_own_current_token_even_when_reads_are_answered_from_the_cache() {
+    let app = TestApp::spawn().await;
+    let one = app.token(TokenRole::Viewer).await;
+    let two = app.token(TokenRole::Viewer).await;
+    let name = |token: String| {
+        let app = &app;
+        async move {
+            app.data_as(Some(&token), "{ currentToken { name } }", json!({}))
+                .await["currentToken"]["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let first = name(one.clone()).await;
+    let second = name(two.clone()).await;
+    assert_ne!(first, second);
+    for _ in 0..2 {
+        assert_eq!(name(one.clone()).await, first);
+        assert_eq!(name(two.clone()).await, second);
+    }
+}

@@ -906,8 +906,8 @@ fn every_limit_is_a_serve_flag_and_the_rate_limit_is_on_by_default_in_serve() {
         }
     };
     let defaults = parse(&["persona-graph"]);
-    assert_eq!(defaults.rate_limit_per_second, 50);
-    assert_eq!(defaults.rate_limit_burst, 100);
+    assert_eq!(defaults.rate_limit_per_second, 1000);
+    assert_eq!(defaults.rate_limit_burst, 2000);
     assert!(defaults.introspection);
     assert!(defaults.cors_origins.is_empty());
     assert_eq!(defaults.max_depth, Settings::default().max_depth);
