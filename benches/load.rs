@@ -51,10 +51,16 @@ struct Opts {
     /// lookups at, e.g. 100,1000,10000.
     #[arg(long, value_delimiter = ',')]
     scale: Vec<u32>,
-    /// Only these shapes: deep-read, deep-read-pages, ownership-matrix, ownership-gaps,
-    /// light-lookup, lookup-slugs (scale mode: the deep reads and lookups).
+    /// These shapes instead of the defaults (deep-read, ownership-matrix, ownership-gaps,
+    /// light-lookup; in scale mode deep-read, deep-read-pages, light-lookup, lookup-slugs).
+    /// deep-read-pages asks for every page of 10 personas in random order, lookup-slugs for
+    /// every persona.
     #[arg(long, value_delimiter = ',')]
     shapes: Vec<String>,
+    /// persona-graph with its response cache on, off, or both side by side (default: both;
+    /// off in scale mode, where the cost of resolving is what is measured).
+    #[arg(long, value_enum)]
+    response_cache: Option<CacheChoice>,
     /// A PostgreSQL URL whose server the benchmark creates its database on.
     #[arg(
         long,
@@ -94,7 +100,10 @@ impl Db {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Server {
+    /// persona-graph as it ships, its cross-request response cache on.
     PersonaGraph,
+    /// persona-graph with `RESPONSE_CACHE_BYTES=0`: every request resolved from the database.
+    PersonaGraphUncached,
     PostGraphile,
 }
 
@@ -102,9 +111,21 @@ impl Server {
     fn label(self) -> &'static str {
         match self {
             Server::PersonaGraph => "persona-graph",
+            Server::PersonaGraphUncached => "persona-graph, cache off",
             Server::PostGraphile => "PostGraphile 5",
         }
     }
+}
+
+/// Which persona-graph configurations to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CacheChoice {
+    /// As it ships: the response cache on.
+    On,
+    /// The response cache off (`RESPONSE_CACHE_BYTES=0`).
+    Off,
+    /// Both, side by side.
+    Both,
 }
 
 /// One query shape, written for each server.
@@ -168,7 +189,7 @@ const SHAPES: [Shape; 6] = [
 impl Shape {
     fn query(&self, server: Server) -> &'static str {
         match server {
-            Server::PersonaGraph => self.persona_graph,
+            Server::PersonaGraph | Server::PersonaGraphUncached => self.persona_graph,
             Server::PostGraphile => self.postgraphile,
         }
     }
@@ -179,11 +200,8 @@ impl Shape {
     fn fingerprint(&self, server: Server, data: &Value) -> usize {
         match (self.name, server) {
             ("deep-read" | "deep-read-pages", _) => count_key(data, "role"),
-            ("ownership-matrix", Server::PersonaGraph) => {
-                count_where(data, "responsibility", |v| !v.is_null())
-            }
             ("ownership-matrix", Server::PostGraphile) => count_key(data, "responsibility"),
-            ("ownership-gaps", Server::PersonaGraph) => count_key(data, "stage"),
+            ("ownership-matrix", _) => count_where(data, "responsibility", |v| !v.is_null()),
             ("ownership-gaps", Server::PostGraphile) => data["allJourneyStages"]["nodes"]
                 .as_array()
                 .map(|stages| {
@@ -197,6 +215,7 @@ impl Shape {
                         .count()
                 })
                 .unwrap_or(0),
+            ("ownership-gaps", _) => count_key(data, "stage"),
             _ => count_key(data, "title"),
         }
     }
@@ -275,8 +294,13 @@ impl Bench {
     fn shapes(&self, allowed: &[&str]) -> Vec<&'static Shape> {
         SHAPES
             .iter()
-            .filter(|s| allowed.is_empty() || allowed.contains(&s.name))
-            .filter(|s| self.opts.shapes.is_empty() || self.opts.shapes.iter().any(|n| n == s.name))
+            .filter(|s| {
+                if self.opts.shapes.is_empty() {
+                    allowed.contains(&s.name)
+                } else {
+                    self.opts.shapes.iter().any(|n| n == s.name)
+                }
+            })
             .collect()
     }
 
@@ -285,8 +309,14 @@ impl Bench {
         let started = Instant::now();
         let mut rows = Vec::new();
         if self.opts.scale.is_empty() {
+            let shapes = [
+                "deep-read",
+                "ownership-matrix",
+                "ownership-gaps",
+                "light-lookup",
+            ];
             for db in self.dbs() {
-                self.measure_catalog(db, self.opts.personas, &[], &mut rows, &mut report)?;
+                self.measure_catalog(db, self.opts.personas, &shapes, &mut rows, &mut report)?;
             }
             report.push_str(&table(&rows, false));
             if self.opts.postgraphile {
@@ -341,7 +371,21 @@ impl Bench {
             db.label(),
             took.as_secs_f64()
         );
-        let mut servers = vec![self.start_persona_graph(db, &url)?];
+        let cache = self
+            .opts
+            .response_cache
+            .unwrap_or(if self.opts.scale.is_empty() {
+                CacheChoice::Both
+            } else {
+                CacheChoice::Off
+            });
+        let mut servers = Vec::new();
+        if cache != CacheChoice::Off {
+            servers.push(self.start_persona_graph(db, &url, Server::PersonaGraph)?);
+        }
+        if cache != CacheChoice::On {
+            servers.push(self.start_persona_graph(db, &url, Server::PersonaGraphUncached)?);
+        }
         if self.opts.postgraphile && db == Db::Postgres {
             servers.push(self.start_postgraphile(&url)?);
         }
@@ -424,11 +468,13 @@ impl Bench {
         Ok(started.elapsed())
     }
 
-    fn start_persona_graph(&self, db: Db, url: &str) -> Result<Running> {
+    fn start_persona_graph(&self, db: Db, url: &str, server: Server) -> Result<Running> {
         let port = free_port()?;
-        let log = self
-            .work
-            .join(format!("logs/persona-graph-{}.log", db.label()));
+        let log = self.work.join(format!(
+            "logs/{}-{}.log",
+            server.label().replace([' ', ','], ""),
+            db.label()
+        ));
         let mut cmd = Command::new(SERVER_BIN);
         cmd.args(["serve", "--seed", "never", "--bind"])
             .arg(format!("127.0.0.1:{port}"))
@@ -437,7 +483,10 @@ impl Bench {
             // most requests with 429.
             .env("RATE_LIMIT_PER_SECOND", "0")
             .env("RUST_LOG", "warn");
-        let running = Running::spawn(Server::PersonaGraph, cmd, port, &log)?;
+        if server == Server::PersonaGraphUncached {
+            cmd.env("RESPONSE_CACHE_BYTES", "0");
+        }
+        let running = Running::spawn(server, cmd, port, &log)?;
         self.wait_ready(&running, || {
             self.http
                 .get(format!("http://127.0.0.1:{port}/ready"))
@@ -598,14 +647,12 @@ impl Bench {
                 // The cursors come from the server itself: persona-graph's are opaque, and
                 // PostGraphile's are its own keyset cursors.
                 let (pages, list, cursor_type) = match server {
-                    Server::PersonaGraph => {
-                        ("personas(first: 10, after: $after)", "personas", "String")
-                    }
                     Server::PostGraphile => (
                         "allPersonas(first: 10, after: $after, orderBy: [SORT_ORDER_ASC, PRIMARY_KEY_ASC])",
                         "allPersonas",
                         "Cursor",
                     ),
+                    _ => ("personas(first: 10, after: $after)", "personas", "String"),
                 };
                 let walk = format!(
                     "query($after: {cursor_type}) {{ {pages} {{ pageInfo {{ endCursor hasNextPage }} }} }}"
@@ -863,13 +910,18 @@ fn ratios(rows: &[Row]) -> String {
             .find(|r| r.server == server && r.db == Db::Postgres && r.shape == shape)
     };
     for shape in SHAPES.iter().map(|s| s.name) {
-        if let (Some(a), Some(b)) = (
-            pg(Server::PersonaGraph, shape),
-            pg(Server::PostGraphile, shape),
-        ) {
+        for ours in [Server::PersonaGraph, Server::PersonaGraphUncached] {
+            let (Some(a), Some(b)) = (pg(ours, shape), pg(Server::PostGraphile, shape)) else {
+                continue;
+            };
+            let name = if ours == Server::PersonaGraphUncached {
+                format!("{shape}, cache off")
+            } else {
+                shape.to_owned()
+            };
             let _ = writeln!(
                 s,
-                "| {shape} | {:.2}x | {:.2}x | {:.2}x | {} |",
+                "| {name} | {:.2}x | {:.2}x | {:.2}x | {} |",
                 a.rps / b.rps.max(f64::MIN_POSITIVE),
                 a.p99_ms / b.p99_ms.max(f64::MIN_POSITIVE),
                 a.peak_mib / b.peak_mib.max(f64::MIN_POSITIVE),
