@@ -921,7 +921,7 @@ fn ratios(rows: &[Row]) -> String {
             };
             let _ = writeln!(
                 s,
-                "| {name} | {:.2}x | {:.2}x | {:.2}x | {} |",
+                "| {name} | {:.2}x | {:.3}x | {:.2}x | {} |",
                 a.rps / b.rps.max(f64::MIN_POSITIVE),
                 a.p99_ms / b.p99_ms.max(f64::MIN_POSITIVE),
                 a.peak_mib / b.peak_mib.max(f64::MIN_POSITIVE),
