@@ -41,6 +41,8 @@ editor_token="$(DATABASE_URL="sqlite://$tmp/persona-graph.db?mode=rwc" RUST_LOG=
   "$target_dir/debug/persona-graph" token create --name browser-checks --role editor)"
 
 echo "--- starting persona-graph on $base (SQLite in $tmp)"
+# The log exists before the server starts, so the wait below can never open it too early.
+: >"$tmp/server.log"
 DATABASE_URL="sqlite://$tmp/persona-graph.db?mode=rwc" BIND="127.0.0.1:$port" SEED="${SEED:-always}" RUST_LOG="${RUST_LOG:-info}" LOG_FORMAT=text \
   "$target_dir/debug/persona-graph" serve >"$tmp/server.log" 2>&1 &
 server_pid=$!
