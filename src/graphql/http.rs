@@ -270,14 +270,7 @@ fn retryable(req: &mut Request, caller: &Caller) -> Option<impl Fn() -> Request 
     let query = req.query.clone();
     let variables = req.variables.clone();
     let doc = req.parsed_query().ok()?.clone();
-    let op = match operation_name.as_deref() {
-        Some(name) => doc
-            .operations
-            .iter()
-            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
-            .map(|(_, op)| op),
-        None => doc.operations.iter().next().map(|(_, op)| op),
-    }?;
+    let op = selected_operation(&doc, operation_name.as_deref())?;
     if op.node.ty != OperationType::Mutation || op.node.selection_set.node.items.len() != 1 {
         return None;
     }
@@ -297,14 +290,7 @@ fn retryable(req: &mut Request, caller: &Caller) -> Option<impl Fn() -> Request 
 fn mutation_refusal(req: &mut Request, caller: &Caller) -> Option<Response> {
     let operation_name = req.operation_name.clone();
     let doc = req.parsed_query().ok()?;
-    let op = match operation_name.as_deref() {
-        Some(name) => doc
-            .operations
-            .iter()
-            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
-            .map(|(_, op)| op),
-        None => doc.operations.iter().next().map(|(_, op)| op),
-    }?;
+    let op = selected_operation(doc, operation_name.as_deref())?;
     if op.node.ty != OperationType::Mutation {
         return None;
     }
@@ -347,17 +333,11 @@ fn cache_key(state: &GraphqlState, batch: &BatchRequest, caller: &Caller) -> Opt
     let BatchRequest::Single(req) = batch else {
         return None;
     };
-    // `currentToken` answers differently for every token, whatever its role.
-    if req.query.contains("currentToken") {
-        return None;
-    }
+    // Keyed by the token itself, not its role: some answers (`currentToken`) differ per token.
     let access = match caller {
-        Caller::Anonymous => "anonymous",
-        Caller::Token(p) => match p.role {
-            TokenRole::Viewer => "viewer",
-            TokenRole::Editor => "editor",
-            TokenRole::Admin => return None,
-        },
+        Caller::Anonymous => "anonymous".to_owned(),
+        Caller::Token(p) if p.role == TokenRole::Admin => return None,
+        Caller::Token(p) => format!("token:{}", p.token_id),
     };
     Some(Key {
         query: req.query.clone(),
@@ -553,15 +533,20 @@ struct GetParams {
 /// The operation a GET request would run, if the document parses.
 fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
     let doc = async_graphql::parser::parse_query(query).ok()?;
+    selected_operation(&doc, operation_name).map(|op| op.node.ty)
+}
+
+/// The operation of `doc` a request runs: the one named, or the first.
+fn selected_operation<'a>(
+    doc: &'a async_graphql::parser::types::ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a async_graphql::Positioned<async_graphql::parser::types::OperationDefinition>> {
     let mut ops = doc.operations.iter();
     match operation_name {
         Some(name) => ops
             .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
-            .map(|(_, op)| op.node.ty),
-        None => {
-            let (_, op) = ops.next()?;
-            Some(op.node.ty)
-        }
+            .map(|(_, op)| op),
+        None => ops.next().map(|(_, op)| op),
     }
 }
 

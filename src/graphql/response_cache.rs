@@ -23,7 +23,8 @@ pub struct Key {
     pub query: String,
     pub operation_name: Option<String>,
     pub variables: String,
-    pub access: &'static str,
+    /// `anonymous`, or the token that asked.
+    pub access: String,
 }
 
 struct Entry {
