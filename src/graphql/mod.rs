@@ -1,6 +1,5 @@
 //! The GraphQL schema: Query and Mutation merged from one segment per domain object.
 
-pub mod doc_cache;
 pub mod enums;
 pub mod external_link;
 pub mod history;
