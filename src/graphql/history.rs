@@ -3,6 +3,7 @@
 //! no mutation edits or deletes history (and the database refuses it too).
 
 use super::id;
+use super::loaders::History;
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
 use crate::auth::RequireRole;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, ResultExt};
@@ -123,7 +124,7 @@ impl AuditEvent {
 }
 
 /// Newest first; the ID orders events in the order they were recorded.
-fn newest_first() -> Ordering<audit_event::Entity> {
+pub fn newest_first() -> Ordering<audit_event::Entity> {
     Ordering {
         column: audit_event::Column::Id,
         id_column: audit_event::Column::Id,
@@ -140,18 +141,12 @@ pub async fn history(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Conn<AuditEvent>> {
-    let db = super::db(ctx).extend()?;
-    let q = audit_event::Entity::find()
-        .filter(audit_event::Column::SubjectType.eq(subject))
-        .filter(audit_event::Column::SubjectId.eq(subject_id));
     let args = PageArgs {
         first,
         after,
         ..PageArgs::default()
     };
-    pagination::paginate(db, q, newest_first(), args, AuditEvent)
-        .await
-        .extend()
+    super::child_connection(ctx, History(subject), subject_id, args, AuditEvent).await
 }
 
 /// Which events `auditLog` lists.

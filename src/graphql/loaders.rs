@@ -4,14 +4,17 @@
 //! sibling fields ask for their keys in the same tick and the loader answers them in one
 //! `WHERE key IN (...)`. Answers are cached for the rest of the request.
 
+use super::pagination;
 use crate::error::{AppError, AppResult};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use entity::audit_event::AuditSubject;
 use entity::enums;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select};
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
+use std::hash::Hash;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -275,5 +278,180 @@ impl Loader<LinksBySubject> for CatalogLoader {
             }
         }
         Ok(map)
+    }
+}
+
+/// A nested list paginated per parent in SQL: the rows it lists, the column naming their
+/// parent, and its one order. Its pages load through [`ChildPage`] keys, its lengths through
+/// [`ChildCount`] keys.
+pub trait ChildList: Copy + Eq + Hash + Send + Sync + 'static {
+    type Entity: EntityTrait;
+    /// The relation, as its lengths are counted.
+    fn relation(self) -> Relation;
+    /// Every row of the relation, before narrowing to parents and pages.
+    fn rows(self) -> Select<Self::Entity>;
+    /// The column holding the parent's ID.
+    fn parent() -> <Self::Entity as EntityTrait>::Column;
+    /// The order of the list, as its cursors name it.
+    fn ordering() -> pagination::Ordering<Self::Entity>;
+}
+
+/// A nested list that is paginated per parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Relation {
+    TeamMembers,
+    TeamOwnerships,
+    TeamAlignments,
+    PersonMemberships,
+    History(AuditSubject),
+}
+
+/// One page of one parent's nested list. Siblings asking for the same page share a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChildPage<L: ChildList> {
+    pub list: L,
+    pub parent: i32,
+    pub page: pagination::PageKey,
+}
+
+impl<L: ChildList> Loader<ChildPage<L>> for CatalogLoader
+where
+    <L::Entity as EntityTrait>::Model: Sync,
+{
+    type Value = Vec<<L::Entity as EntityTrait>::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[ChildPage<L>]) -> AppResult<HashMap<ChildPage<L>, Self::Value>> {
+        let mut groups: HashMap<(L, &pagination::PageKey), Vec<i32>> = HashMap::new();
+        for k in keys {
+            groups.entry((k.list, &k.page)).or_default().push(k.parent);
+        }
+        let mut out = HashMap::new();
+        for ((list, page), parents) in groups {
+            let ordering = L::ordering();
+            let mut pages = pagination::child_pages(
+                &self.db,
+                list.rows(),
+                L::parent(),
+                &parents,
+                &ordering,
+                page,
+            )
+            .await?;
+            for parent in parents {
+                let rows = pages.remove(&parent).unwrap_or_default();
+                out.insert(
+                    ChildPage {
+                        list,
+                        parent,
+                        page: page.clone(),
+                    },
+                    rows,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The whole length of one parent's nested list, for `totalCount`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChildCount {
+    pub relation: Relation,
+    pub parent: i32,
+}
+
+impl Loader<ChildCount> for CatalogLoader {
+    type Value = u64;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[ChildCount]) -> AppResult<HashMap<ChildCount, u64>> {
+        let mut groups: HashMap<Relation, Vec<i32>> = HashMap::new();
+        for k in keys {
+            groups.entry(k.relation).or_default().push(k.parent);
+        }
+        let mut out = HashMap::new();
+        for (relation, parents) in groups {
+            let counts = match relation {
+                Relation::TeamMembers => count(&self.db, TeamMembers, &parents).await?,
+                Relation::TeamOwnerships => count(&self.db, TeamOwnerships, &parents).await?,
+                Relation::TeamAlignments => count(&self.db, TeamAlignments, &parents).await?,
+                Relation::PersonMemberships => count(&self.db, PersonMemberships, &parents).await?,
+                Relation::History(subject) => count(&self.db, History(subject), &parents).await?,
+            };
+            for parent in parents {
+                let n = counts.get(&parent).copied().unwrap_or(0);
+                out.insert(ChildCount { relation, parent }, n);
+            }
+        }
+        Ok(out)
+    }
+}
+
+async fn count<L: ChildList>(
+    db: &DatabaseConnection,
+    list: L,
+    parents: &[i32],
+) -> AppResult<HashMap<i32, u64>> {
+    pagination::child_counts(db, list.rows(), L::parent(), parents).await
+}
+
+/// Declares a nested list of `$module` rows under the parent in `$parent`, in ID order.
+macro_rules! child_list {
+    ($(#[$meta:meta])* $list:ident => $module:ident ($parent:ident)) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $list;
+
+        impl ChildList for $list {
+            type Entity = entity::$module::Entity;
+            fn relation(self) -> Relation {
+                Relation::$list
+            }
+            fn rows(self) -> Select<Self::Entity> {
+                entity::$module::Entity::find()
+            }
+            fn parent() -> entity::$module::Column {
+                entity::$module::Column::$parent
+            }
+            fn ordering() -> pagination::Ordering<Self::Entity> {
+                pagination::Ordering {
+                    column: entity::$module::Column::Id,
+                    id_column: entity::$module::Column::Id,
+                    descending: false,
+                    key: |m| pagination::SortValue::Int(m.id.into()),
+                }
+            }
+        }
+    };
+}
+
+child_list!(/// A team's memberships, oldest first.
+    TeamMembers => team_membership(TeamId));
+child_list!(/// The stage ownerships of a team, oldest first.
+    TeamOwnerships => stage_ownership(TeamId));
+child_list!(/// The persona alignments of a team, oldest first.
+    TeamAlignments => team_persona_alignment(TeamId));
+child_list!(/// A person's team memberships, oldest first.
+    PersonMemberships => team_membership(PersonId));
+
+/// The audit history of one kind of subject, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct History(pub AuditSubject);
+
+impl ChildList for History {
+    type Entity = entity::audit_event::Entity;
+    fn relation(self) -> Relation {
+        Relation::History(self.0)
+    }
+    fn rows(self) -> Select<Self::Entity> {
+        use entity::audit_event::{Column, Entity};
+        Entity::find().filter(Column::SubjectType.eq(self.0))
+    }
+    fn parent() -> entity::audit_event::Column {
+        entity::audit_event::Column::SubjectId
+    }
+    fn ordering() -> pagination::Ordering<Self::Entity> {
+        super::history::newest_first()
     }
 }

@@ -107,6 +107,42 @@ where
     Ok(rows.unwrap_or_default().into_iter().map(wrap).collect())
 }
 
+/// One page of `parent`'s nested `list`, paginated in SQL together with the same page of its
+/// siblings (one statement per relation and page, whatever the number of parents).
+pub async fn child_connection<L, N>(
+    ctx: &Context<'_>,
+    list: L,
+    parent: i32,
+    args: pagination::PageArgs,
+    wrap: fn(<L::Entity as sea_orm::EntityTrait>::Model) -> N,
+) -> async_graphql::Result<pagination::Conn<N>>
+where
+    L: loaders::ChildList,
+    <L::Entity as sea_orm::EntityTrait>::Model: Sync,
+    N: async_graphql::OutputType,
+{
+    let ordering = L::ordering();
+    let page = pagination::PageKey::new(args, &ordering).extend()?;
+    let key = loaders::ChildPage {
+        list,
+        parent,
+        page: page.clone(),
+    };
+    let rows = loader(ctx)
+        .extend()?
+        .load_one(key)
+        .await
+        .extend()?
+        .unwrap_or_default();
+    let count = loaders::ChildCount {
+        relation: list.relation(),
+        parent,
+    };
+    Ok(pagination::child_connection(
+        rows, &page, &ordering, wrap, count,
+    ))
+}
+
 /// The row `key` refers to, wrapped as a GraphQL object; null when it does not exist.
 pub async fn referenced<K, M, N>(
     ctx: &Context<'_>,

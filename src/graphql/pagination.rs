@@ -1,16 +1,21 @@
 //! Relay connections paginated in SQL with keyset cursors; `totalCount` runs only when asked.
 
+use super::loaders::ChildCount;
 use crate::error::{AppError, AppResult};
 use async_graphql::connection::{Edge, EmptyFields, PageInfo};
-use async_graphql::{Object, OutputType, Result, ResultExt, TypeName};
+use async_graphql::{Context, Object, OutputType, Result, ResultExt, TypeName};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use futures_util::future::BoxFuture;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, WindowStatement,
+};
 use sea_orm::{
-    ColumnTrait, ColumnType, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Value,
+    ColumnTrait, ColumnType, Condition, DatabaseConnection, EntityTrait, FromQueryResult,
+    ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    Value,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The largest page a client may ask for.
@@ -28,7 +33,7 @@ pub struct PageArgs {
 }
 
 /// The value a list is ordered by, carried in the cursor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum SortValue {
     Int(i64),
@@ -45,7 +50,7 @@ impl From<SortValue> for Value {
 }
 
 /// A position in one ordering of one list: the ordering's name, the row's sort value and ID.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 struct Cursor {
     o: String,
     v: SortValue,
@@ -99,12 +104,20 @@ pub struct Ordering<E: EntityTrait> {
 /// Counts the rows matching a list's filter; run only when `totalCount` is selected.
 type CountFn = Arc<dyn Fn() -> BoxFuture<'static, AppResult<u64>> + Send + Sync>;
 
+/// How a connection counts its whole list when `totalCount` is selected.
+enum Counter {
+    /// A top-level list: one COUNT statement of its filter.
+    Query(CountFn),
+    /// A nested list: counted with its siblings, one grouped COUNT per relation.
+    Children(ChildCount),
+}
+
 /// One page of a list: a Relay connection named `<Node>Connection`.
 pub struct Conn<N: OutputType> {
     edges: Vec<Edge<String, N, EmptyFields>>,
     has_previous_page: bool,
     has_next_page: bool,
-    count: CountFn,
+    count: Counter,
 }
 
 impl<N: OutputType> TypeName for Conn<N> {
@@ -133,10 +146,116 @@ impl<N: OutputType> Conn<N> {
     async fn nodes(&self) -> Vec<&N> {
         self.edges.iter().map(|e| &e.node).collect()
     }
-    /// The number of items that match the filter, across all pages (one extra COUNT query).
-    async fn total_count(&self) -> Result<i64> {
-        let n = (self.count)().await.extend()?;
+    /// The number of items that match the filter, across all pages (one extra COUNT query;
+    /// in a nested list, one for all the lists of the same relation).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        let n = match &self.count {
+            Counter::Query(count) => count().await.extend()?,
+            Counter::Children(key) => super::loader(ctx)
+                .extend()?
+                .load_one(*key)
+                .await
+                .extend()?
+                .unwrap_or(0),
+        };
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+/// The page a connection's arguments ask for, with its cursors checked against the ordering.
+/// Equal pages of sibling lists share one statement (it is part of their loader keys).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    /// Rows per page.
+    limit: u64,
+    /// `last`: the page ends the list (or ends before `before`).
+    backward: bool,
+    after: Option<Cursor>,
+    before: Option<Cursor>,
+}
+
+impl PageKey {
+    /// Checks the Relay arguments against `ordering`: page sizes in range, `first` and `last`
+    /// not combined, cursors of this list in this order.
+    pub fn new<E: EntityTrait>(args: PageArgs, ordering: &Ordering<E>) -> AppResult<Self> {
+        let first = page_size("first", args.first)?;
+        let last = page_size("last", args.last)?;
+        if first.is_some() && last.is_some() {
+            return Err(AppError::bad_input("last", "cannot be combined with first"));
+        }
+        let after = args
+            .after
+            .as_deref()
+            .map(|s| ordering.decode("after", s))
+            .transpose()?;
+        let before = args
+            .before
+            .as_deref()
+            .map(|s| ordering.decode("before", s))
+            .transpose()?;
+        let backward = last.is_some();
+        let limit = last.or(first).unwrap_or(DEFAULT_PAGE_SIZE as u64);
+        Ok(Self {
+            limit,
+            backward,
+            after,
+            before,
+        })
+    }
+
+    /// `select` narrowed to the rows between the cursors.
+    fn narrow<E: EntityTrait>(&self, mut select: Select<E>, ordering: &Ordering<E>) -> Select<E> {
+        if let Some(c) = &self.after {
+            select = select.filter(beyond(ordering, c.clone(), true));
+        }
+        if let Some(c) = &self.before {
+            select = select.filter(beyond(ordering, c.clone(), false));
+        }
+        select
+    }
+
+    /// The order rows are read in: the list's own, or reversed for a `last` page.
+    fn read_order<E: EntityTrait>(&self, ordering: &Ordering<E>) -> Order {
+        if ordering.descending != self.backward {
+            Order::Desc
+        } else {
+            Order::Asc
+        }
+    }
+
+    /// The connection of rows read in [`Self::read_order`], at most one more than the page
+    /// (that one only tells whether the list goes on).
+    fn connection<E, N>(
+        &self,
+        mut rows: Vec<E::Model>,
+        ordering: &Ordering<E>,
+        wrap: impl Fn(E::Model) -> N,
+        count: Counter,
+    ) -> Conn<N>
+    where
+        E: EntityTrait,
+        N: OutputType,
+    {
+        let more = rows.len() as u64 > self.limit;
+        rows.truncate(self.limit as usize);
+        if self.backward {
+            rows.reverse();
+        }
+        let (has_previous_page, has_next_page) = if self.backward {
+            (more, self.before.is_some())
+        } else {
+            (self.after.is_some(), more)
+        };
+        let edges = rows
+            .into_iter()
+            .map(|m| Edge::new(ordering.encode(&m), wrap(m)))
+            .collect();
+        Conn {
+            edges,
+            has_previous_page,
+            has_next_page,
+            count,
+        }
     }
 }
 
@@ -178,22 +297,7 @@ where
     E::Model: Sync,
     N: OutputType,
 {
-    let first = page_size("first", args.first)?;
-    let last = page_size("last", args.last)?;
-    if first.is_some() && last.is_some() {
-        return Err(AppError::bad_input("last", "cannot be combined with first"));
-    }
-    let after = args
-        .after
-        .as_deref()
-        .map(|s| ordering.decode("after", s))
-        .transpose()?;
-    let before = args
-        .before
-        .as_deref()
-        .map(|s| ordering.decode("before", s))
-        .transpose()?;
-
+    let page = PageKey::new(args, &ordering)?;
     let counted = select.clone();
     let count_db = db.clone();
     let count: CountFn = Arc::new(move || {
@@ -201,65 +305,100 @@ where
         let db = count_db.clone();
         Box::pin(async move { Ok(q.count(&db).await?) })
     });
-
-    let backward = last.is_some();
-    let limit = if backward {
-        last
-    } else {
-        first.or(Some(DEFAULT_PAGE_SIZE as u64))
-    }
-    .unwrap_or(0);
-    let mut q = select;
-    let had_after = after.is_some();
-    let had_before = before.is_some();
-    if let Some(c) = after {
-        q = q.filter(beyond(&ordering, c, true));
-    }
-    if let Some(c) = before {
-        q = q.filter(beyond(&ordering, c, false));
-    }
-    let forward_order = if ordering.descending {
-        Order::Desc
-    } else {
-        Order::Asc
-    };
-    let order = if backward {
-        match forward_order {
-            Order::Asc => Order::Desc,
-            _ => Order::Asc,
-        }
-    } else {
-        forward_order
-    };
-    let mut rows = q
+    let order = page.read_order(&ordering);
+    let rows = page
+        .narrow(select, &ordering)
         .order_by(ordering.column, order.clone())
         .order_by(ordering.id_column, order)
-        .limit(limit + 1)
+        .limit(page.limit + 1)
         .all(db)
         .await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    if backward {
-        rows.reverse();
+    Ok(page.connection(rows, &ordering, wrap, Counter::Query(count)))
+}
+
+/// Column alias of a row's place in its parent's page, in [`child_pages`].
+const PLACE: &str = "place_in_page";
+
+/// The same page of each parent's list in one statement: the rows of `select` whose
+/// `parent` column is one of `parents`, numbered per parent in the list's order by a window
+/// function and cut at one more than the page. Maps each parent to its rows, in read order.
+pub async fn child_pages<E>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    parent: E::Column,
+    parents: &[i32],
+    ordering: &Ordering<E>,
+    page: &PageKey,
+) -> AppResult<HashMap<i32, Vec<E::Model>>>
+where
+    E: EntityTrait,
+{
+    let order = page.read_order(ordering);
+    let mut window = WindowStatement::partition_by(parent);
+    window
+        .order_by(ordering.column, order.clone())
+        .order_by(ordering.id_column, order);
+    let mut inner = page
+        .narrow(select, ordering)
+        .filter(parent.is_in(parents.iter().copied()))
+        .into_query();
+    inner.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new(PLACE));
+    let limit = i64::try_from(page.limit + 1).unwrap_or(i64::MAX);
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("page"))
+        .and_where(Expr::col(Alias::new(PLACE)).lte(limit))
+        .order_by(Alias::new(PLACE), Order::Asc)
+        .to_owned();
+    let stmt = db.get_database_backend().build(&outer);
+    let rows = E::Model::find_by_statement(stmt).all(db).await?;
+    let mut pages: HashMap<i32, Vec<E::Model>> = HashMap::new();
+    for m in rows {
+        if let Value::Int(Some(p)) = m.get(parent) {
+            pages.entry(p).or_default().push(m);
+        }
     }
-    let (has_previous, has_next) = if backward {
-        (more, had_before)
-    } else {
-        (had_after, more)
-    };
-    let edges = rows
+    Ok(pages)
+}
+
+/// The number of rows of `select` per `parent` value among `parents`, in one grouped COUNT.
+pub async fn child_counts<E>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    parent: E::Column,
+    parents: &[i32],
+) -> AppResult<HashMap<i32, u64>>
+where
+    E: EntityTrait,
+{
+    let counts: Vec<(i32, i64)> = select
+        .filter(parent.is_in(parents.iter().copied()))
+        .select_only()
+        .column(parent)
+        .column_as(Expr::col(parent).count(), "n")
+        .group_by(parent)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(counts
         .into_iter()
-        .map(|m| {
-            let cursor = ordering.encode(&m);
-            Edge::new(cursor, wrap(m))
-        })
-        .collect();
-    Ok(Conn {
-        edges,
-        has_previous_page: has_previous,
-        has_next_page: has_next,
-        count,
-    })
+        .map(|(p, n)| (p, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}
+
+/// One page of a nested list, from its loader's rows (see [`child_pages`]).
+pub fn child_connection<E, N>(
+    rows: Vec<E::Model>,
+    page: &PageKey,
+    ordering: &Ordering<E>,
+    wrap: fn(E::Model) -> N,
+    count: ChildCount,
+) -> Conn<N>
+where
+    E: EntityTrait,
+    N: OutputType,
+{
+    page.connection(rows, ordering, wrap, Counter::Children(count))
 }
 
 fn id_of<E: EntityTrait>(o: &Ordering<E>, m: &E::Model) -> i32 {

@@ -5,12 +5,12 @@ use super::enums::{Department, MembershipRole, OrderDirection};
 use super::external_link::ExternalLink;
 use super::loaders::{
     AlignmentsByTeam, LinksBySubject, MembershipsByPerson, MembershipsByTeam, OwnershipsByTeam,
-    PersonById, TeamById,
+    PersonById, PersonMemberships, TeamAlignments, TeamById, TeamMembers, TeamOwnerships,
 };
 use super::ownership::{StageOwnership, TeamAlignment, bump_journeys_of_stages};
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
 use super::persona::{DeletePayload, stale, text_change};
-use super::{begin_write, db, history, id, referenced, related, validate};
+use super::{begin_write, child_connection, db, history, id, referenced, related, validate};
 use crate::audit::{self, Actor, Change, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
@@ -75,6 +75,60 @@ impl Team {
     async fn aligned_personas(&self, ctx: &Context<'_>) -> Result<Vec<TeamAlignment>> {
         related(ctx, AlignmentsByTeam(self.0.id), TeamAlignment).await
     }
+    /// The team's members, a page at a time, longest-standing first (paginated in SQL, for large teams).
+    async fn members_connection(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items before this cursor.")] before: Option<String>,
+        #[graphql(desc = "At most this many items from the start (at most 100; 20 by default).")]
+        first: Option<i32>,
+        #[graphql(desc = "At most this many items from the end (at most 100).")] last: Option<i32>,
+    ) -> Result<Conn<TeamMember>> {
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        child_connection(ctx, TeamMembers, self.0.id, args, TeamMember).await
+    }
+    /// The journey stages this team has a responsibility for, a page at a time, oldest first.
+    async fn ownerships_connection(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items before this cursor.")] before: Option<String>,
+        #[graphql(desc = "At most this many items from the start (at most 100; 20 by default).")]
+        first: Option<i32>,
+        #[graphql(desc = "At most this many items from the end (at most 100).")] last: Option<i32>,
+    ) -> Result<Conn<StageOwnership>> {
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        child_connection(ctx, TeamOwnerships, self.0.id, args, StageOwnership).await
+    }
+    /// The personas this team is aligned to, a page at a time, oldest alignment first.
+    async fn aligned_personas_connection(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items before this cursor.")] before: Option<String>,
+        #[graphql(desc = "At most this many items from the start (at most 100; 20 by default).")]
+        first: Option<i32>,
+        #[graphql(desc = "At most this many items from the end (at most 100).")] last: Option<i32>,
+    ) -> Result<Conn<TeamAlignment>> {
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        child_connection(ctx, TeamAlignments, self.0.id, args, TeamAlignment).await
+    }
     /// Documents about this team.
     async fn external_links(&self, ctx: &Context<'_>) -> Result<Vec<ExternalLink>> {
         let key = LinksBySubject(enums::SubjectType::Team, self.0.id);
@@ -118,6 +172,24 @@ impl Person {
     /// The teams this person belongs to.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<TeamMember>> {
         related(ctx, MembershipsByPerson(self.0.id), TeamMember).await
+    }
+    /// The teams this person belongs to, a page at a time, oldest membership first.
+    async fn memberships_connection(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items before this cursor.")] before: Option<String>,
+        #[graphql(desc = "At most this many items from the start (at most 100; 20 by default).")]
+        first: Option<i32>,
+        #[graphql(desc = "At most this many items from the end (at most 100).")] last: Option<i32>,
+    ) -> Result<Conn<TeamMember>> {
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        child_connection(ctx, PersonMemberships, self.0.id, args, TeamMember).await
     }
 }
 

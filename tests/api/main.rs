@@ -16,6 +16,7 @@ mod hostile;
 mod http;
 mod journeys;
 mod limits;
+mod nested_connections;
 mod nested_reads;
 mod node;
 mod ownership;
