@@ -68,6 +68,12 @@ struct Opts {
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     pg_url: String,
+    /// An earlier build of persona-graph (the "before" of a change, e.g. a release build of
+    /// an older commit), measured beside this one on a copy of each generated catalog. The
+    /// copy's migration record lists only the migrations that build knows, so it serves the
+    /// same tables and rows.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
     /// Keep the benchmark databases afterwards (to rerun a server against them by hand).
     #[arg(long)]
     keep: bool,
@@ -104,6 +110,8 @@ enum Server {
     PersonaGraph,
     /// persona-graph with `RESPONSE_CACHE_BYTES=0`: every request resolved from the database.
     PersonaGraphUncached,
+    /// The `--baseline` build of persona-graph, as it was.
+    Baseline,
     PostGraphile,
 }
 
@@ -112,6 +120,7 @@ impl Server {
         match self {
             Server::PersonaGraph => "persona-graph",
             Server::PersonaGraphUncached => "persona-graph, cache off",
+            Server::Baseline => "persona-graph before",
             Server::PostGraphile => "PostGraphile 5",
         }
     }
@@ -189,7 +198,9 @@ const SHAPES: [Shape; 6] = [
 impl Shape {
     fn query(&self, server: Server) -> &'static str {
         match server {
-            Server::PersonaGraph | Server::PersonaGraphUncached => self.persona_graph,
+            Server::PersonaGraph | Server::PersonaGraphUncached | Server::Baseline => {
+                self.persona_graph
+            }
             Server::PostGraphile => self.postgraphile,
         }
     }
@@ -322,6 +333,9 @@ impl Bench {
             if self.opts.postgraphile {
                 report.push_str(&ratios(&rows));
             }
+            if self.opts.baseline.is_some() {
+                report.push_str(&before_after(&rows));
+            }
         } else {
             let shapes = [
                 "deep-read",
@@ -380,6 +394,10 @@ impl Bench {
                 CacheChoice::Off
             });
         let mut servers = Vec::new();
+        if let Some(bin) = &self.opts.baseline {
+            let copy = self.baseline_copy(db, &url, bin)?;
+            servers.push(self.start_server(db, &copy, Server::Baseline, bin)?);
+        }
         if cache != CacheChoice::Off {
             servers.push(self.start_persona_graph(db, &url, Server::PersonaGraph)?);
         }
@@ -399,6 +417,71 @@ impl Bench {
             self.drop_database(db)?;
         }
         Ok(())
+    }
+
+    /// A copy of the generated catalog at `url` for the `--baseline` build `bin`: the same
+    /// tables and rows, with a migration record cut down to the migrations `bin` knows (it
+    /// refuses to start on a database migrated further than it can tell). The migrations it
+    /// knows are read off an empty SQLite database it migrates.
+    fn baseline_copy(&self, db: Db, url: &str, bin: &Path) -> Result<String> {
+        let probe = self.work.join("baseline-migrations.db");
+        remove_sqlite(&probe);
+        let probe_url = format!("sqlite://{}?mode=rwc", probe.display());
+        let out = Command::new(bin)
+            .arg("migrate")
+            .env("DATABASE_URL", &probe_url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .with_context(|| format!("running {}", bin.display()))?;
+        if !out.status.success() {
+            bail!(
+                "{} migrate failed: {}",
+                bin.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let known: Vec<String> = self.rt.block_on(async {
+            let conn = sea_orm::Database::connect(&probe_url).await?;
+            let rows = conn
+                .query_all_raw(sea_orm::Statement::from_string(
+                    conn.get_database_backend(),
+                    "SELECT version FROM seaql_migrations",
+                ))
+                .await?;
+            conn.close().await?;
+            rows.iter()
+                .map(|r| r.try_get::<String>("", "version"))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        remove_sqlite(&probe);
+        let copy = match db {
+            Db::Sqlite => {
+                let from = self.work.join("load.db");
+                let to = self.work.join("load-baseline.db");
+                remove_sqlite(&to);
+                fs::copy(&from, &to).context("copying the SQLite catalog")?;
+                format!("sqlite://{}?mode=rwc", to.display())
+            }
+            Db::Postgres => {
+                self.pg_admin(&[
+                    &format!("DROP DATABASE IF EXISTS {PG_BENCH_DB}_baseline WITH (FORCE)"),
+                    &format!("CREATE DATABASE {PG_BENCH_DB}_baseline TEMPLATE {PG_BENCH_DB}"),
+                ])?;
+                format!("{}_baseline", url)
+            }
+        };
+        let list = known
+            .iter()
+            .map(|v| format!("'{}'", v.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.pg_exec(
+            &copy,
+            &[&format!(
+                "DELETE FROM seaql_migrations WHERE version NOT IN ({list})"
+            )],
+        )?;
+        Ok(copy)
     }
 
     /// An empty database for the benchmark: a new SQLite file, or a new PostgreSQL database.
@@ -426,10 +509,14 @@ impl Bench {
 
     fn drop_database(&self, db: Db) -> Result<()> {
         match db {
-            Db::Sqlite => remove_sqlite(&self.work.join("load.db")),
-            Db::Postgres => self.pg_admin(&[&format!(
-                "DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"
-            )])?,
+            Db::Sqlite => {
+                remove_sqlite(&self.work.join("load.db"));
+                remove_sqlite(&self.work.join("load-baseline.db"));
+            }
+            Db::Postgres => self.pg_admin(&[
+                &format!("DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"),
+                &format!("DROP DATABASE IF EXISTS {PG_BENCH_DB}_baseline WITH (FORCE)"),
+            ])?,
         }
         Ok(())
     }
@@ -469,13 +556,18 @@ impl Bench {
     }
 
     fn start_persona_graph(&self, db: Db, url: &str, server: Server) -> Result<Running> {
+        self.start_server(db, url, server, Path::new(SERVER_BIN))
+    }
+
+    /// Starts the persona-graph build `bin` on `url` as `server`.
+    fn start_server(&self, db: Db, url: &str, server: Server, bin: &Path) -> Result<Running> {
         let port = free_port()?;
         let log = self.work.join(format!(
             "logs/{}-{}.log",
             server.label().replace([' ', ','], ""),
             db.label()
         ));
-        let mut cmd = Command::new(SERVER_BIN);
+        let mut cmd = Command::new(bin);
         cmd.args(["serve", "--seed", "never", "--bind"])
             .arg(format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", url)
@@ -931,6 +1023,45 @@ fn ratios(rows: &[Row]) -> String {
                     format!("NO: {} vs {} items", a.items, b.items)
                 }
             );
+        }
+    }
+    s
+}
+
+/// This build against the `--baseline` build, database by database and shape by shape.
+fn before_after(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "\nThis build / the baseline build (throughput: higher is better; p99 and memory: lower \
+         is better):\n\n\
+         | db | shape | this build | req/s ratio | p99 ratio | peak memory ratio | same data |\n\
+         | --- | --- | --- | ---: | ---: | ---: | --- |\n",
+    );
+    let find = |server: Server, db: Db, shape: &str| {
+        rows.iter()
+            .find(|r| r.server == server && r.db == db && r.shape == shape)
+    };
+    for db in [Db::Sqlite, Db::Postgres] {
+        for shape in SHAPES.iter().map(|s| s.name) {
+            for ours in [Server::PersonaGraph, Server::PersonaGraphUncached] {
+                let (Some(a), Some(b)) = (find(ours, db, shape), find(Server::Baseline, db, shape))
+                else {
+                    continue;
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {shape} | {} | {:.2}x | {:.3}x | {:.2}x | {} |",
+                    db.label(),
+                    ours.label(),
+                    a.rps / b.rps.max(f64::MIN_POSITIVE),
+                    a.p99_ms / b.p99_ms.max(f64::MIN_POSITIVE),
+                    a.peak_mib / b.peak_mib.max(f64::MIN_POSITIVE),
+                    if a.items == b.items {
+                        format!("yes ({} items)", a.items)
+                    } else {
+                        format!("NO: {} vs {} items", a.items, b.items)
+                    }
+                );
+            }
         }
     }
     s
