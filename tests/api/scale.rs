@@ -1,6 +1,6 @@
-//! The benchmark's query shapes cost the same number of SQL statements whatever the size of
-//! the catalog: a page of 10 personas, the ownership dashboards and a lookup by slug run a
-//! number of statements fixed by the query's depth.
+//! The benchmark's query shapes run a number of SQL statements fixed by their depth, whatever
+//! the size of the catalog: a page of 10 personas, the ownership dashboards and a lookup by
+//! slug.
 
 use crate::helpers::TestApp;
 use persona_graph::generate::{self, GenerateOptions};
@@ -34,11 +34,10 @@ async fn costs(personas: u32) -> Vec<(&'static str, usize, Value)> {
 }
 
 #[tokio::test]
-async fn benchmark_shapes_cost_the_same_statements_at_every_catalog_size() {
+async fn benchmark_shapes_stay_within_their_statement_bound_at_every_catalog_size() {
     let small = costs(60).await;
     let large = costs(600).await;
-    for ((name, s, small_data), (_, l, large_data)) in small.iter().zip(&large) {
-        assert_eq!(s, l, "{name}: {s} statements at 60 personas, {l} at 600");
+    for ((name, _, small_data), (_, _, large_data)) in small.iter().zip(&large) {
         // The dashboards and the first page do not depend on personas beyond the first ten.
         assert_eq!(small_data, large_data, "{name}: same data at both sizes");
     }
@@ -53,12 +52,17 @@ async fn benchmark_shapes_cost_the_same_statements_at_every_catalog_size() {
         // persona, roles.
         _ => 2,
     };
-    for (name, n, _) in &small {
-        assert!(
-            *n <= bound(name),
-            "{name}: {n} statements, more than {}",
-            bound(name)
-        );
+    // At both sizes within the bound of the shape's depth. (Two batches of the same key type,
+    // such as DRIs and member people, may share a statement when their keys arrive together,
+    // so a count can be one lower than the bound, at either size.)
+    for (personas, costs) in [(60, &small), (600, &large)] {
+        for (name, n, _) in costs {
+            assert!(
+                *n <= bound(name),
+                "{name}: {n} statements at {personas} personas, more than {}",
+                bound(name)
+            );
+        }
     }
     let deep = &small[0].2["personas"]["nodes"];
     assert_eq!(deep.as_array().map(Vec::len), Some(10));
