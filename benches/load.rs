@@ -456,10 +456,11 @@ impl Bench {
         remove_sqlite(&probe);
         let copy = match db {
             Db::Sqlite => {
-                let from = self.work.join("load.db");
+                // VACUUM INTO: a consistent copy, including what is still in the WAL file.
                 let to = self.work.join("load-baseline.db");
                 remove_sqlite(&to);
-                fs::copy(&from, &to).context("copying the SQLite catalog")?;
+                let target = to.display().to_string().replace('\'', "''");
+                self.db_exec(url, &[&format!("VACUUM INTO '{target}'")])?;
                 format!("sqlite://{}?mode=rwc", to.display())
             }
             Db::Postgres => {
@@ -475,7 +476,7 @@ impl Bench {
             .map(|v| format!("'{}'", v.replace('\'', "''")))
             .collect::<Vec<_>>()
             .join(", ");
-        self.pg_exec(
+        self.db_exec(
             &copy,
             &[&format!(
                 "DELETE FROM seaql_migrations WHERE version NOT IN ({list})"
@@ -522,10 +523,11 @@ impl Bench {
     }
 
     fn pg_admin(&self, statements: &[&str]) -> Result<()> {
-        self.pg_exec(&self.opts.pg_url, statements)
+        self.db_exec(&self.opts.pg_url, statements)
     }
 
-    fn pg_exec(&self, url: &str, statements: &[&str]) -> Result<()> {
+    /// Runs `statements` on the database at `url` (PostgreSQL or SQLite).
+    fn db_exec(&self, url: &str, statements: &[&str]) -> Result<()> {
         self.rt.block_on(async {
             let conn = sea_orm::Database::connect(url)
                 .await
@@ -601,7 +603,7 @@ impl Bench {
             }
         }
         let node = node_binary(&dir)?;
-        self.pg_exec(url, &[&fs::read_to_string(dir.join("schema.sql"))?])?;
+        self.db_exec(url, &[&fs::read_to_string(dir.join("schema.sql"))?])?;
         let port = free_port()?;
         let mut cmd = Command::new(node);
         cmd.arg("server.mjs")
