@@ -33,6 +33,9 @@ impl Default for PoolSettings {
     }
 }
 
+/// How long a pooled connection may sit idle before it is pinged as it is handed out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 /// Opens a pool on `url` with `max_connections` and the default timeouts.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     connect_with(
@@ -47,9 +50,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 
 /// Opens a pool on `url`. SQLite gets WAL, a busy timeout and enforced foreign keys.
 ///
-/// The pool heals itself after an outage: every connection is pinged before it is handed out
-/// (`test_before_acquire`), so one broken by a database restart is discarded and replaced,
-/// and a connection that cannot be opened is retried until the acquire timeout.
+/// The pool heals itself after an outage. sqlx pings every connection as it comes back to the
+/// pool and discards one that does not answer; a connection idle for a second or more is also
+/// pinged before it is handed out, so one broken by a database restart (or dropped by a proxy)
+/// while idle is replaced; and a connection that cannot be opened is retried until the
+/// acquire timeout. A connection in steady use is not pinged before each statement: that
+/// would add a round trip to every statement.
 pub async fn connect_with(url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
     let busy_timeout = pool.busy_timeout;
     let mut opts = ConnectOptions::new(url);
@@ -57,7 +63,7 @@ pub async fn connect_with(url: &str, pool: &PoolSettings) -> Result<DatabaseConn
         .min_connections(1)
         .connect_timeout(pool.acquire_timeout)
         .acquire_timeout(pool.acquire_timeout)
-        .test_before_acquire(true)
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         .idle_timeout(Duration::from_secs(600))
         .max_lifetime(Duration::from_secs(1800))
         .sqlx_logging(false)
