@@ -18,7 +18,22 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+/// The journey a stage belongs to, for reads that join it in (the dashboards).
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The journey of the stage.
+    #[sea_orm(
+        belongs_to = "super::journey::Entity",
+        from = "Column::JourneyId",
+        to = "super::journey::Column::Id"
+    )]
+    Journey,
+}
+
+impl Related<super::journey::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Journey.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

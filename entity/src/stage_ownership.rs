@@ -18,7 +18,35 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+/// The rows an ownership refers to, for reads that join them in (the ownership dashboard).
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The owning team.
+    #[sea_orm(
+        belongs_to = "super::team::Entity",
+        from = "Column::TeamId",
+        to = "super::team::Column::Id"
+    )]
+    Team,
+    /// The directly responsible individual.
+    #[sea_orm(
+        belongs_to = "super::person::Entity",
+        from = "Column::PersonId",
+        to = "super::person::Column::Id"
+    )]
+    Dri,
+}
+
+impl Related<super::team::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Team.def()
+    }
+}
+
+impl Related<super::person::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Dri.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -23,7 +23,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A team's RACI responsibility for one journey stage, with an optional DRI.
 pub struct StageOwnership(pub stage_ownership::Model);
@@ -138,30 +138,59 @@ async fn matrix(
     db: &DatabaseConnection,
     slug: &str,
 ) -> AppResult<OwnershipMatrix> {
-    let journey = journey_by_slug(db, slug).await?;
-    let stages = journey_stage::Entity::find()
-        .filter(journey_stage::Column::JourneyId.eq(journey.id))
+    // Two statements: the stages joined with their journey, and the stages' ownerships joined
+    // with their teams and DRIs. The teams and DRIs go into the request's loader, so that the
+    // answer's `team` and `dri` fields are read from it.
+    let staged = journey_stage::Entity::find()
+        .find_also_related(journey::Entity)
+        .filter(journey::Column::Slug.eq(slug))
         .order_by_asc(journey_stage::Column::Position)
         .all(db)
         .await?;
-    let owners = stage_ownership::Entity::find()
+    let journey = match staged.first() {
+        Some((_, Some(journey))) => journey.clone(),
+        // A journey without stages, or none at all.
+        _ => journey_by_slug(db, slug).await?,
+    };
+    let stages: Vec<journey_stage::Model> = staged.into_iter().map(|(s, _)| s).collect();
+    let owned = stage_ownership::Entity::find()
+        .find_also_related(team::Entity)
+        .find_also_related(person::Entity)
         .filter(stage_ownership::Column::StageId.is_in(stages.iter().map(|s| s.id)))
         .all(db)
         .await?;
     let loader = loader(ctx)?;
-    let teams = loader
-        .load_many(owners.iter().map(|o| TeamById(o.team_id)))
-        .await?;
+    let mut teams: HashMap<i32, team::Model> = HashMap::new();
+    let mut dris: HashMap<i32, person::Model> = HashMap::new();
+    let mut owners = Vec::with_capacity(owned.len());
+    for (o, team, dri) in owned {
+        if let Some(t) = team {
+            teams.entry(t.id).or_insert(t);
+        }
+        if let Some(p) = dri {
+            dris.entry(p.id).or_insert(p);
+        }
+        owners.push(o);
+    }
+    loader
+        .feed_many(teams.values().map(|t| (TeamById(t.id), t.clone())))
+        .await;
+    loader
+        .feed_many(dris.into_values().map(|p| (PersonById(p.id), p)))
+        .await;
+    loader
+        .feed_many(stages.iter().map(|s| (StageById(s.id), s.clone())))
+        .await;
     let mut by_team: BTreeMap<(String, i32), Vec<stage_ownership::Model>> = BTreeMap::new();
     for o in owners {
-        if let Some(t) = teams.get(&TeamById(o.team_id)) {
+        if let Some(t) = teams.get(&o.team_id) {
             by_team.entry((t.name.clone(), t.id)).or_default().push(o);
         }
     }
     let rows = by_team
         .into_iter()
         .filter_map(|((_, team_id), owned)| {
-            let team = teams.get(&TeamById(team_id))?.clone();
+            let team = teams.remove(&team_id)?;
             let cells = stages
                 .iter()
                 .map(|s| {
@@ -191,6 +220,7 @@ async fn gaps(
     db: &DatabaseConnection,
     slug: Option<&str>,
 ) -> AppResult<Vec<OwnershipGap>> {
+    // One statement: the stages without an ACCOUNTABLE owner, joined with their journey.
     let accountable = Query::select()
         .column(stage_ownership::Column::StageId)
         .from(stage_ownership::Entity)
@@ -200,25 +230,34 @@ async fn gaps(
         )
         .to_owned();
     let mut q = journey_stage::Entity::find()
+        .find_also_related(journey::Entity)
         .filter(journey_stage::Column::Id.not_in_subquery(accountable));
     if let Some(slug) = slug {
-        let journey = journey_by_slug(db, slug).await?;
-        q = q.filter(journey_stage::Column::JourneyId.eq(journey.id));
+        q = q.filter(journey::Column::Slug.eq(slug));
     }
-    let stages = q
+    let rows = q
         .order_by_asc(journey_stage::Column::JourneyId)
         .order_by_asc(journey_stage::Column::Position)
         .all(db)
         .await?;
-    let journeys = loader(ctx)?
-        .load_many(stages.iter().map(|s| JourneyById(s.journey_id)))
-        .await?;
-    Ok(stages
+    if rows.is_empty()
+        && let Some(slug) = slug
+    {
+        // No gaps, or no such journey: say which.
+        journey_by_slug(db, slug).await?;
+    }
+    let journeys: HashMap<i32, journey::Model> = rows
+        .iter()
+        .filter_map(|(_, j)| j.as_ref().map(|j| (j.id, j.clone())))
+        .collect();
+    loader(ctx)?
+        .feed_many(journeys.into_values().map(|j| (JourneyById(j.id), j)))
+        .await;
+    Ok(rows
         .into_iter()
-        .filter_map(|s| {
-            let journey = journeys.get(&JourneyById(s.journey_id))?.clone();
+        .filter_map(|(s, journey)| {
             Some(OwnershipGap {
-                journey: Journey(journey),
+                journey: Journey(journey?),
                 stage: Stage(s),
             })
         })

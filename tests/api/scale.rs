@@ -45,10 +45,10 @@ async fn benchmark_shapes_stay_within_their_statement_bound_at_every_catalog_siz
         // personas page, roles, journeys by kind, journey narrowing, stages, owners, DRIs,
         // teams, memberships, people.
         "deep read" => 10,
-        // journey, stages, owners, teams, DRIs.
-        "ownership matrix" => 5,
-        // stages without an ACCOUNTABLE owner, their journeys.
-        "ownership gaps" => 2,
+        // stages with their journey, owners with their teams and DRIs.
+        "ownership matrix" => 2,
+        // stages without an ACCOUNTABLE owner, with their journeys.
+        "ownership gaps" => 1,
         // persona, roles.
         _ => 2,
     };
