@@ -30,7 +30,18 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+/// A persona's example job titles, for reads that join them in (a lookup by slug).
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The persona's roles.
+    #[sea_orm(has_many = "super::role::Entity")]
+    Roles,
+}
+
+impl Related<super::role::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Roles.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -14,7 +14,22 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+/// The persona a role belongs to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The persona.
+    #[sea_orm(
+        belongs_to = "super::persona::Entity",
+        from = "Column::PersonaId",
+        to = "super::persona::Column::Id"
+    )]
+    Persona,
+}
+
+impl Related<super::persona::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Persona.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -285,11 +285,29 @@ impl PersonaQuery {
         #[graphql(desc = "The persona's slug.")] slug: String,
     ) -> Result<Option<Persona>> {
         let db = db(ctx).extend()?;
-        let row = persona::Entity::find()
-            .filter(persona::Column::Slug.eq(slug))
-            .one(db)
+        let find = persona::Entity::find().filter(persona::Column::Slug.eq(slug));
+        if !ctx.look_ahead().field("roles").exists() {
+            let row = find.one(db).await;
+            return Ok(row.map_err(AppError::from).extend()?.map(Persona));
+        }
+        // The persona and its roles in one statement; the roles go into the request's loader,
+        // where the `roles` field finds them.
+        let rows = find
+            .find_with_related(role::Entity)
+            .order_by_asc(role::Column::SortOrder)
+            .order_by_asc(role::Column::Id)
+            .all(db)
+            .await
+            .map_err(AppError::from)
+            .extend()?;
+        let Some((persona, roles)) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        loader(ctx)
+            .extend()?
+            .feed_one(RolesByPersona(persona.id), roles)
             .await;
-        Ok(row.map_err(AppError::from).extend()?.map(Persona))
+        Ok(Some(Persona(persona)))
     }
 
     /// Personas, filtered and ordered, a page at a time.

@@ -542,3 +542,41 @@ async fn deleting_one_of_several_personas_a_journey_is_narrowed_to_keeps_the_res
     // A journey that was not narrowed to the persona is left alone.
     assert_eq!(journey(&app, "dev-journey").await, dev_before);
 }
+
+#[tokio::test]
+async fn a_lookup_by_slug_reads_the_persona_and_its_roles_in_one_statement() {
+    let app = TestApp::spawn().await;
+    create(&app, "cto", "CTO", "BUYER").await;
+    let lookup =
+        r#"query($slug: String!) { persona(slug: $slug) { slug roles { title sortOrder } } }"#;
+
+    // No roles yet: the persona, with an empty list.
+    app.reset_statements();
+    let data = app.data(lookup, json!({ "slug": "cto" })).await;
+    assert_eq!(data, json!({ "persona": { "slug": "cto", "roles": [] } }));
+    assert_eq!(app.statements(), 1);
+
+    // Roles in their sort order, whatever the order they were added in.
+    let add = "mutation($i: AddRoleInput!) { addRole(input: $i) { role { title } } }";
+    for (title, order) in [("VP Engineering", 2), ("Chief", 1), ("Head of Platform", 3)] {
+        app.data(
+            add,
+            json!({ "i": { "persona": "cto", "title": title, "sortOrder": order } }),
+        )
+        .await;
+    }
+    app.reset_statements();
+    let data = app.data(lookup, json!({ "slug": "cto" })).await;
+    let titles: Vec<&str> = data["persona"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Chief", "VP Engineering", "Head of Platform"]);
+    assert_eq!(app.statements(), 1, "the persona joined with its roles");
+
+    // An unknown slug is null, with or without roles asked for.
+    let data = app.data(lookup, json!({ "slug": "nobody" })).await;
+    assert_eq!(data, json!({ "persona": null }));
+}

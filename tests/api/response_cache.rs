@@ -7,7 +7,9 @@ use persona_graph::config::Settings;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-const READ: &str = "{ persona(slug: \"dev\") { name version roles { title } } }";
+/// Resolving it takes two statements or more (the persona with its roles, its journeys), so a
+/// single statement (the catalog version) tells a cached answer apart.
+const READ: &str = "{ persona(slug: \"dev\") { name version roles { title } journeys { slug } } }";
 const UPDATE: &str =
     "mutation($i: UpdatePersonaInput!) { updatePersona(input: $i) { persona { version } } }";
 

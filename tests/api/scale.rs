@@ -49,8 +49,8 @@ async fn benchmark_shapes_stay_within_their_statement_bound_at_every_catalog_siz
         "ownership matrix" => 2,
         // stages without an ACCOUNTABLE owner, with their journeys.
         "ownership gaps" => 1,
-        // persona, roles.
-        _ => 2,
+        // the persona joined with its roles.
+        _ => 1,
     };
     // At both sizes within the bound of the shape's depth. (Two batches of the same key type,
     // such as DRIs and member people, may share a statement when their keys arrive together,
