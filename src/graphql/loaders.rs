@@ -11,7 +11,10 @@ use entity::audit_event::AuditSubject;
 use entity::enums;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select};
+use sea_orm::sea_query::{Expr, ExprTrait, extension::postgres::PgFunc};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, Select,
+};
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::hash::Hash;
@@ -117,6 +120,30 @@ impl Wake for WokenFlag {
     }
 }
 
+/// `column` is one of `ids`, bound as one parameter whatever their number: `= ANY($1)` with an
+/// array on PostgreSQL, `IN (SELECT value FROM json_each(?))` with a JSON array on SQLite.
+/// The statement's text is then the same for every batch, so each pooled connection prepares
+/// it once, where an `IN ($1, $2, ...)` list makes a new statement for every batch size.
+pub fn one_of<C: ColumnTrait>(
+    db: &DatabaseConnection,
+    column: C,
+    ids: impl IntoIterator<Item = i32>,
+) -> Expr {
+    let ids: Vec<i32> = ids.into_iter().collect();
+    let column = Expr::col(column.as_column_ref());
+    match db.get_database_backend() {
+        DbBackend::Postgres => column.eq(PgFunc::any(Expr::val(ids))),
+        _ => {
+            let list = serde_json::Value::from(ids).to_string();
+            // `?` is where the SQLite builder puts each expression.
+            Expr::cust_with_exprs(
+                "? IN (SELECT value FROM json_each(?))",
+                [column, Expr::val(list)],
+            )
+        }
+    }
+}
+
 /// Declares a key type that loads rows of `$module` by primary key.
 macro_rules! by_id {
     ($(#[$meta:meta])* $key:ident => $module:ident) => {
@@ -131,7 +158,7 @@ macro_rules! by_id {
             async fn load(&self, keys: &[$key]) -> AppResult<HashMap<$key, Self::Value>> {
                 use entity::$module::{Column, Entity};
                 let rows = Entity::find()
-                    .filter(Column::Id.is_in(keys.iter().map(|k| k.0)))
+                    .filter(one_of(&self.db, Column::Id, keys.iter().map(|k| k.0)))
                     .all(&self.db)
                     .await?;
                 Ok(rows.into_iter().map(|m| ($key(m.id), m)).collect())
@@ -153,7 +180,8 @@ macro_rules! children {
 
             async fn load(&self, keys: &[$key]) -> AppResult<HashMap<$key, Self::Value>> {
                 use entity::$module::{Column, Entity};
-                let q = Entity::find().filter(Column::$column.is_in(keys.iter().map(|k| k.0)));
+                let q = Entity::find()
+                    .filter(one_of(&self.db, Column::$column, keys.iter().map(|k| k.0)));
                 $(let q = q.order_by_asc(Column::$order);)*
                 let rows = q.order_by_asc(Column::Id).all(&self.db).await?;
                 let mut map: HashMap<$key, Self::Value> = HashMap::new();
@@ -267,7 +295,7 @@ impl Loader<LinksBySubject> for CatalogLoader {
             let ids = keys.iter().filter(|k| k.0 == t).map(|k| k.1);
             let rows = Entity::find()
                 .filter(Column::SubjectType.eq(t))
-                .filter(Column::SubjectId.is_in(ids))
+                .filter(one_of(&self.db, Column::SubjectId, ids))
                 .order_by_asc(Column::Id)
                 .all(&self.db)
                 .await?;

@@ -3,7 +3,7 @@
 
 use super::enums::{AlignmentLevel, Motion, Provenance, Responsibility};
 use super::journey::{Journey, Stage, journey_by_slug, touch};
-use super::loaders::{JourneyById, PersonById, PersonaById, StageById, TeamById};
+use super::loaders::{JourneyById, PersonById, PersonaById, StageById, TeamById, one_of};
 use super::persona::{DeletePayload, Persona, persona_by_slug, text_change};
 use super::team::{Person, Team, person_by_slug, team_by_slug};
 use super::{begin_write, db, history, id, loader, referenced, validate};
@@ -156,7 +156,11 @@ async fn matrix(
     let owned = stage_ownership::Entity::find()
         .find_also_related(team::Entity)
         .find_also_related(person::Entity)
-        .filter(stage_ownership::Column::StageId.is_in(stages.iter().map(|s| s.id)))
+        .filter(one_of(
+            db,
+            stage_ownership::Column::StageId,
+            stages.iter().map(|s| s.id),
+        ))
         .all(db)
         .await?;
     let loader = loader(ctx)?;

@@ -1,6 +1,6 @@
 //! Relay connections paginated in SQL with keyset cursors; `totalCount` runs only when asked.
 
-use super::loaders::ChildCount;
+use super::loaders::{ChildCount, one_of};
 use crate::error::{AppError, AppResult};
 use async_graphql::connection::{Edge, EmptyFields, PageInfo};
 use async_graphql::{Context, Object, OutputType, Result, ResultExt, TypeName};
@@ -340,7 +340,7 @@ where
         .order_by(ordering.id_column, order);
     let mut inner = page
         .narrow(select, ordering)
-        .filter(parent.is_in(parents.iter().copied()))
+        .filter(one_of(db, parent, parents.iter().copied()))
         .into_query();
     inner.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new(PLACE));
     let limit = i64::try_from(page.limit + 1).unwrap_or(i64::MAX);
@@ -372,7 +372,7 @@ where
     E: EntityTrait,
 {
     let counts: Vec<(i32, i64)> = select
-        .filter(parent.is_in(parents.iter().copied()))
+        .filter(one_of(db, parent, parents.iter().copied()))
         .select_only()
         .column(parent)
         .column_as(Expr::col(parent).count(), "n")

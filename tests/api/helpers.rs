@@ -23,6 +23,8 @@ pub struct TestApp {
     /// The secret of the admin token created at spawn, sent by `client`, `gql` and `data`.
     pub admin_token: String,
     statements: Arc<AtomicUsize>,
+    /// The text of each statement counted, in order.
+    texts: Arc<std::sync::Mutex<Vec<String>>>,
     /// Held for its `Drop`, which removes the test's database.
     _scratch: Scratch,
 }
@@ -123,11 +125,16 @@ impl TestApp {
             .expect("connect to the test database");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
+        let texts = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = texts.clone();
         // Checking a request's token (and noting when it was used) is not part of what a
         // query costs the catalog, which is what the tests count.
         conn.set_metric_callback(move |info| {
             if !info.statement.sql.contains("api_token") {
                 counter.fetch_add(1, Ordering::SeqCst);
+                if let Ok(mut log) = log.lock() {
+                    log.push(info.statement.sql.clone());
+                }
             }
         });
         db::migrate(&conn).await.expect("migrate the test database");
@@ -149,6 +156,7 @@ impl TestApp {
             anonymous: reqwest::Client::new(),
             admin_token,
             statements,
+            texts,
             _scratch: scratch,
         }
     }
@@ -235,9 +243,17 @@ impl TestApp {
         self.statements.load(Ordering::SeqCst)
     }
 
+    /// The texts of the SQL statements run since the last reset, in order.
+    pub fn statement_texts(&self) -> Vec<String> {
+        self.texts.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
     /// Starts counting statements from zero.
     pub fn reset_statements(&self) {
         self.statements.store(0, Ordering::SeqCst);
+        if let Ok(mut texts) = self.texts.lock() {
+            texts.clear();
+        }
     }
 }
 
