@@ -316,6 +316,10 @@ impl Bench {
     }
 
     fn run(&self) -> Result<()> {
+        if self.opts.postgraphile {
+            // First, so that the report can name the versions installed.
+            self.install_postgraphile()?;
+        }
         let mut report = self.machine()?;
         let started = Instant::now();
         let mut rows = Vec::new();
@@ -589,7 +593,8 @@ impl Bench {
         Ok(running)
     }
 
-    fn start_postgraphile(&self, url: &str) -> Result<Running> {
+    /// `npm ci` in `benches/postgraphile/` unless PostGraphile is installed there.
+    fn install_postgraphile(&self) -> Result<()> {
         let dir = Path::new(MANIFEST_DIR).join("benches/postgraphile");
         if !dir.join("node_modules/postgraphile").exists() {
             eprintln!("installing PostGraphile (npm ci in {})", dir.display());
@@ -602,6 +607,12 @@ impl Bench {
                 bail!("npm ci failed in {}", dir.display());
             }
         }
+        Ok(())
+    }
+
+    fn start_postgraphile(&self, url: &str) -> Result<Running> {
+        let dir = Path::new(MANIFEST_DIR).join("benches/postgraphile");
+        self.install_postgraphile()?;
         let node = node_binary(&dir)?;
         self.db_exec(url, &[&fs::read_to_string(dir.join("schema.sql"))?])?;
         let port = free_port()?;
