@@ -6,6 +6,7 @@ mod m20261127_000001_create_catalog;
 mod m20261127_000002_create_catalog_seed;
 mod m20261127_000003_create_access_and_audit;
 mod m20261127_000010_create_catalog_version;
+mod m20261127_000011_index_feed_filters;
 
 /// Runs every migration of the catalog schema in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_catalog_seed::Migration),
             Box::new(m20261127_000003_create_access_and_audit::Migration),
             Box::new(m20261127_000010_create_catalog_version::Migration),
+            Box::new(m20261127_000011_index_feed_filters::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ mod graphiql;
 mod helpers;
 mod hostile;
 mod http;
+mod indexes;
 mod journeys;
 mod limits;
 mod nested_connections;
