@@ -314,24 +314,12 @@ impl Loader<LinksBySubject> for CatalogLoader {
 /// [`ChildCount`] keys.
 pub trait ChildList: Copy + Eq + Hash + Send + Sync + 'static {
     type Entity: EntityTrait;
-    /// The relation, as its lengths are counted.
-    fn relation(self) -> Relation;
     /// Every row of the relation, before narrowing to parents and pages.
     fn rows(self) -> Select<Self::Entity>;
     /// The column holding the parent's ID.
     fn parent() -> <Self::Entity as EntityTrait>::Column;
     /// The order of the list, as its cursors name it.
     fn ordering() -> pagination::Ordering<Self::Entity>;
-}
-
-/// A nested list that is paginated per parent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Relation {
-    TeamMembers,
-    TeamOwnerships,
-    TeamAlignments,
-    PersonMemberships,
-    History(AuditSubject),
 }
 
 /// One page of one parent's nested list. Siblings asking for the same page share a statement.
@@ -384,44 +372,43 @@ where
 
 /// The whole length of one parent's nested list, for `totalCount`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ChildCount {
-    pub relation: Relation,
+pub struct ChildCount<L: ChildList> {
+    pub list: L,
     pub parent: i32,
 }
 
-impl Loader<ChildCount> for CatalogLoader {
+impl<L: ChildList> Loader<ChildCount<L>> for CatalogLoader {
     type Value = u64;
     type Error = AppError;
 
-    async fn load(&self, keys: &[ChildCount]) -> AppResult<HashMap<ChildCount, u64>> {
-        let mut groups: HashMap<Relation, Vec<i32>> = HashMap::new();
+    async fn load(&self, keys: &[ChildCount<L>]) -> AppResult<HashMap<ChildCount<L>, u64>> {
+        let mut groups: HashMap<L, Vec<i32>> = HashMap::new();
         for k in keys {
-            groups.entry(k.relation).or_default().push(k.parent);
+            groups.entry(k.list).or_default().push(k.parent);
         }
         let mut out = HashMap::new();
-        for (relation, parents) in groups {
-            let counts = match relation {
-                Relation::TeamMembers => count(&self.db, TeamMembers, &parents).await?,
-                Relation::TeamOwnerships => count(&self.db, TeamOwnerships, &parents).await?,
-                Relation::TeamAlignments => count(&self.db, TeamAlignments, &parents).await?,
-                Relation::PersonMemberships => count(&self.db, PersonMemberships, &parents).await?,
-                Relation::History(subject) => count(&self.db, History(subject), &parents).await?,
-            };
+        for (list, parents) in groups {
+            let counts =
+                pagination::child_counts(&self.db, list.rows(), L::parent(), &parents).await?;
             for parent in parents {
                 let n = counts.get(&parent).copied().unwrap_or(0);
-                out.insert(ChildCount { relation, parent }, n);
+                out.insert(ChildCount { list, parent }, n);
             }
         }
         Ok(out)
     }
 }
 
-async fn count<L: ChildList>(
-    db: &DatabaseConnection,
-    list: L,
-    parents: &[i32],
-) -> AppResult<HashMap<i32, u64>> {
-    pagination::child_counts(db, list.rows(), L::parent(), parents).await
+/// Counts a nested list through the request's loader, whatever list it is: what a nested
+/// connection keeps to answer `totalCount`.
+pub trait CountChildren: Send + Sync {
+    fn count<'a>(&'a self, loaders: &'a Loaders) -> BoxFuture<'a, AppResult<u64>>;
+}
+
+impl<L: ChildList> CountChildren for ChildCount<L> {
+    fn count<'a>(&'a self, loaders: &'a Loaders) -> BoxFuture<'a, AppResult<u64>> {
+        Box::pin(async move { Ok(loaders.load_one(*self).await?.unwrap_or(0)) })
+    }
 }
 
 /// Declares a nested list of `$module` rows under the parent in `$parent`, in ID order.
@@ -433,9 +420,6 @@ macro_rules! child_list {
 
         impl ChildList for $list {
             type Entity = entity::$module::Entity;
-            fn relation(self) -> Relation {
-                Relation::$list
-            }
             fn rows(self) -> Select<Self::Entity> {
                 entity::$module::Entity::find()
             }
@@ -469,9 +453,6 @@ pub struct History(pub AuditSubject);
 
 impl ChildList for History {
     type Entity = entity::audit_event::Entity;
-    fn relation(self) -> Relation {
-        Relation::History(self.0)
-    }
     fn rows(self) -> Select<Self::Entity> {
         use entity::audit_event::{Column, Entity};
         Entity::find().filter(Column::SubjectType.eq(self.0))

@@ -134,10 +134,7 @@ where
         .await
         .extend()?
         .unwrap_or_default();
-    let count = loaders::ChildCount {
-        relation: list.relation(),
-        parent,
-    };
+    let count = Box::new(loaders::ChildCount { list, parent });
     Ok(pagination::child_connection(
         rows, &page, &ordering, wrap, count,
     ))

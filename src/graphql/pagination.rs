@@ -1,6 +1,6 @@
 //! Relay connections paginated in SQL with keyset cursors; `totalCount` runs only when asked.
 
-use super::loaders::{ChildCount, one_of};
+use super::loaders::{CountChildren, one_of};
 use crate::error::{AppError, AppResult};
 use async_graphql::connection::{Edge, EmptyFields, PageInfo};
 use async_graphql::{Context, Object, OutputType, Result, ResultExt, TypeName};
@@ -109,7 +109,7 @@ enum Counter {
     /// A top-level list: one COUNT statement of its filter.
     Query(CountFn),
     /// A nested list: counted with its siblings, one grouped COUNT per relation.
-    Children(ChildCount),
+    Children(Box<dyn CountChildren>),
 }
 
 /// One page of a list: a Relay connection named `<Node>Connection`.
@@ -151,12 +151,9 @@ impl<N: OutputType> Conn<N> {
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
         let n = match &self.count {
             Counter::Query(count) => count().await.extend()?,
-            Counter::Children(key) => super::loader(ctx)
-                .extend()?
-                .load_one(*key)
-                .await
-                .extend()?
-                .unwrap_or(0),
+            Counter::Children(counter) => {
+                counter.count(super::loader(ctx).extend()?).await.extend()?
+            }
         };
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
     }
@@ -392,7 +389,7 @@ pub fn child_connection<E, N>(
     page: &PageKey,
     ordering: &Ordering<E>,
     wrap: fn(E::Model) -> N,
-    count: ChildCount,
+    count: Box<dyn CountChildren>,
 ) -> Conn<N>
 where
     E: EntityTrait,
