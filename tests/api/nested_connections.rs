@@ -4,6 +4,7 @@
 use crate::helpers::{TestApp, error_code};
 use entity::api_token::TokenRole;
 use persona_graph::generate::{self, GenerateOptions};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 /// A generated catalog with small teams (3 to 8 members each).
@@ -140,6 +141,23 @@ async fn following_the_cursors_walks_one_teams_members_forwards_and_backwards() 
 #[tokio::test]
 async fn a_page_of_nested_connections_costs_the_same_statements_for_3_or_12_parents() {
     let app = generated().await;
+    // The generator aligns no teams: align each team to every sixth persona (5 each).
+    app.db
+        .execute_unprepared(
+            "INSERT INTO team_persona_alignment
+                 (team_id, persona_id, level, provenance, created_at, updated_at)
+             SELECT t.id, p.id, 'PRIMARY', 'HANDBOOK', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
+             FROM team t, persona p WHERE p.id % 6 = t.id % 6",
+        )
+        .await
+        .unwrap();
+    // The full lists, asked apart: their personas would be a second batch of the same loader.
+    let full = app
+        .data(
+            "{ teams(first: 12) { nodes { alignedPersonas { persona { slug } } } } }",
+            json!({}),
+        )
+        .await;
     let query = "query($teams: Int!) { teams(first: $teams) { nodes {
         membersConnection(first: 2) { totalCount nodes { person { slug } } }
         ownershipsConnection(first: 1) { totalCount nodes { responsibility stage { key } } }
@@ -152,18 +170,21 @@ async fn a_page_of_nested_connections_costs_the_same_statements_for_3_or_12_pare
         counts.push(app.statements());
         let nodes = data["teams"]["nodes"].as_array().unwrap();
         assert_eq!(nodes.len(), teams);
-        for t in nodes {
+        for (t, f) in nodes.iter().zip(full["teams"]["nodes"].as_array().unwrap()) {
             assert_eq!(t["membersConnection"]["nodes"].as_array().unwrap().len(), 2);
             assert!(t["ownershipsConnection"]["nodes"].as_array().unwrap().len() <= 1);
+            let aligned = f["alignedPersonas"].as_array().unwrap();
+            assert_eq!(aligned.len(), 5, "{t}");
+            assert_eq!(
+                t["alignedPersonasConnection"]["nodes"],
+                json!(aligned[..3]),
+                "the first three alignments"
+            );
         }
     }
     // teams; one page statement per relation (3); one COUNT per counted relation (2); the
-    // people, the stages.
-    assert_eq!(
-        counts[0], counts[1],
-        "statements at 3 and 12 teams: {counts:?}"
-    );
-    assert!(counts[0] <= 8, "{counts:?}");
+    // people, the stages, the personas.
+    assert_eq!(counts, [9, 9], "statements at 3 and 12 teams");
 }
 
 #[tokio::test]
