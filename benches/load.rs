@@ -165,8 +165,8 @@ const SHAPES: [Shape; 6] = [
     },
     Shape {
         name: "deep-read-pages",
-        persona_graph: include_str!("queries/deep_read_page.graphql"),
-        postgraphile: include_str!("postgraphile/queries/deep_read_page.graphql"),
+        persona_graph: include_str!("queries/deep_read.graphql"),
+        postgraphile: include_str!("postgraphile/queries/deep_read.graphql"),
         vary: Vary::Pages,
     },
     Shape {
