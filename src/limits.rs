@@ -7,13 +7,13 @@ use crate::config::Settings;
 use crate::graphql::http::{content_type, negotiate};
 use crate::graphql::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use async_graphql::parser::types::{
-    ExecutableDocument, Field, OperationType, Selection, SelectionSet, TypeKind,
-    TypeSystemDefinition,
+    ExecutableDocument, Field, OperationDefinition, OperationType, Selection, SelectionSet,
+    TypeKind, TypeSystemDefinition,
 };
 use async_graphql::parser::{parse_query, parse_schema};
 use async_graphql::{
-    BatchRequest, BatchResponse, ErrorExtensionValues, Request, Response, ServerError, Value,
-    Variables,
+    BatchRequest, BatchResponse, ErrorExtensionValues, Positioned, Request, Response, ServerError,
+    Value, Variables,
 };
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -610,6 +610,20 @@ fn bracket_depth(text: &str) -> usize {
     max
 }
 
+/// The operation of `doc` a request runs: the one named, or the first.
+pub fn selected_operation<'a>(
+    doc: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
+    let mut ops = doc.operations.iter();
+    match operation_name {
+        Some(name) => ops
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
+            .map(|(_, op)| op),
+        None => ops.next().map(|(_, op)| op),
+    }
+}
+
 /// The cost of one admitted request, for the batch's total.
 #[derive(Debug, Clone, Copy, Default)]
 struct Admitted {
@@ -661,12 +675,13 @@ impl Guard {
                 .map_or_else(String::new, |(k, _)| format!("${k}"));
             return Err(nul_error(&name));
         }
-        let doc = match self.cached(&req.query) {
-            Some(doc) => doc,
-            None => self.parse(&req.query)?,
+        let (doc, parsed) = match self.cached(&req.query) {
+            Some(doc) => (doc, false),
+            None => (self.parse(&req.query)?, true),
         };
         let admitted = self.check(&doc, &req.variables, req.operation_name.as_deref())?;
-        if req.query.len() <= MAX_CACHED_BYTES {
+        // A cached document was moved to the front by the lookup; only a new one is kept.
+        if parsed && req.query.len() <= MAX_CACHED_BYTES {
             self.docs
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -674,6 +689,26 @@ impl Guard {
         }
         req.set_parsed_query(doc);
         Ok(admitted)
+    }
+
+    /// The type of the operation `query` runs (see [`selected_operation`]), read off the
+    /// document cache when the query was admitted lately, else parsed.
+    pub fn operation_type(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Option<OperationType> {
+        if query.len() <= MAX_CACHED_BYTES
+            && let Some(doc) = self
+                .docs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .peek(query)
+        {
+            return selected_operation(doc, operation_name).map(|op| op.node.ty);
+        }
+        let doc = parse_query(query).ok()?;
+        selected_operation(&doc, operation_name).map(|op| op.node.ty)
     }
 
     fn cached(&self, query: &str) -> Option<ExecutableDocument> {

@@ -6,6 +6,7 @@ use super::AppSchema;
 use super::loaders::{Batches, loaders};
 use super::response_cache::{Key, ResponseCache};
 use crate::auth::{self, AuthFailure, Caller};
+use crate::limits::selected_operation;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response, Variables};
 use axum::body::Bytes;
@@ -269,11 +270,13 @@ fn retryable(req: &mut Request, caller: &Caller) -> Option<impl Fn() -> Request 
     let operation_name = req.operation_name.clone();
     let query = req.query.clone();
     let variables = req.variables.clone();
-    let doc = req.parsed_query().ok()?.clone();
-    let op = selected_operation(&doc, operation_name.as_deref())?;
+    let doc = req.parsed_query().ok()?;
+    let op = selected_operation(doc, operation_name.as_deref())?;
     if op.node.ty != OperationType::Mutation || op.node.selection_set.node.items.len() != 1 {
         return None;
     }
+    // Only now: every query would pay for copying its document.
+    let doc = doc.clone();
     let caller = caller.clone();
     Some(move || {
         let mut req = Request::new(query.clone()).variables(variables.clone());
@@ -386,11 +389,11 @@ async fn respond(
     let batch = with_caller(batch, caller.clone());
     let answer = guarded(state, batch, &caller).await;
     let keep = match (&answer, key, version) {
-        (BatchResponse::Single(r), Some(key), Some(version)) if r.errors.is_empty() => {
-            operation_type(&key.query, key.operation_name.as_deref())
-                .filter(|t| *t == OperationType::Query)
-                .map(|_| (key, version))
-        }
+        (BatchResponse::Single(r), Some(key), Some(version)) if r.errors.is_empty() => (state
+            .guard)
+            .operation_type(&key.query, key.operation_name.as_deref())
+            .filter(|t| *t == OperationType::Query)
+            .map(|_| (key, version)),
         _ => None,
     };
     let (status, body) = encode(media, &answer);
@@ -530,26 +533,6 @@ struct GetParams {
     extensions: Option<String>,
 }
 
-/// The operation a GET request would run, if the document parses.
-fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
-    let doc = async_graphql::parser::parse_query(query).ok()?;
-    selected_operation(&doc, operation_name).map(|op| op.node.ty)
-}
-
-/// The operation of `doc` a request runs: the one named, or the first.
-fn selected_operation<'a>(
-    doc: &'a async_graphql::parser::types::ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<&'a async_graphql::Positioned<async_graphql::parser::types::OperationDefinition>> {
-    let mut ops = doc.operations.iter();
-    match operation_name {
-        Some(name) => ops
-            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
-            .map(|(_, op)| op),
-        None => ops.next().map(|(_, op)| op),
-    }
-}
-
 /// `GET /graphql?query=...`: queries only; a mutation answers 405.
 pub async fn get(
     State(state): State<GraphqlState>,
@@ -594,7 +577,10 @@ pub async fn get(
             }
         }
     }
-    if operation_type(&wire.query, wire.operation_name.as_deref()) == Some(OperationType::Mutation)
+    if state
+        .guard
+        .operation_type(&wire.query, wire.operation_name.as_deref())
+        == Some(OperationType::Mutation)
     {
         let mut resp = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
