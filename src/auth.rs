@@ -7,7 +7,7 @@
 //! `reads_require_token` is set (checked by the HTTP handler, which also refuses any request
 //! whose token is invalid, expired or revoked).
 
-use crate::audit::{self, Actor, Change, Subject};
+use crate::domain::audit::{self, Actor, Event, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{Context, ErrorExtensions, Guard, ServerError};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -106,10 +106,10 @@ pub async fn create_token(
     .insert(&txn)
     .await
     .map_err(|e| AppError::on_unique(e, format!("a token named {name} exists already")))?;
-    audit::record(
+    audit::write(
         &txn,
         actor,
-        Change::created(
+        &Event::created(
             "createApiToken",
             Subject::api_token(&row),
             audit::snapshot(&row),
@@ -157,10 +157,10 @@ pub async fn revoke_token(
     let mut active = current.clone().into_active_model();
     active.revoked_at = Set(Some(Utc::now()));
     let row = active.update(&txn).await?;
-    audit::record(
+    audit::write(
         &txn,
         actor,
-        Change::updated(
+        &Event::updated(
             "revokeApiToken",
             Subject::api_token(&row),
             audit::snapshot(&current),

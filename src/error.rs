@@ -1,6 +1,5 @@
 //! `AppError`: the one error type of the service, safe to show a client by construction.
 
-use async_graphql::ErrorExtensions;
 use sea_orm::{DbErr, SqlErr, TransactionError};
 
 /// An error a request can end with. `Display` is what the client sees; internal causes are
@@ -16,6 +15,11 @@ pub enum AppError {
     /// The change conflicts with the current state (duplicate, stale version, second accountable owner).
     #[error("{0}")]
     Conflict(String),
+    /// The database rolled the transaction back to let a concurrent one through (a deadlock
+    /// or serialisation failure): nothing of it applied, and running it again may succeed.
+    /// The write path retries it; a client sees it as `CONFLICT`.
+    #[error("{CONTENTION}")]
+    Contention,
     /// The database cannot be reached or is too busy to answer in time; retrying later may
     /// succeed. Answered with HTTP 503 and `Retry-After`.
     #[error("the database is unavailable; retry shortly")]
@@ -76,7 +80,7 @@ impl AppError {
         match self {
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::NotFound { .. } => "NOT_FOUND",
-            Self::Conflict(_) => "CONFLICT",
+            Self::Conflict(_) | Self::Contention => "CONFLICT",
             Self::Unavailable => DATABASE_UNAVAILABLE,
             Self::Internal => "INTERNAL",
         }
@@ -103,7 +107,7 @@ impl From<DbErr> for AppError {
             // nothing of it applied: to the editor that is a lost race, like a stale version.
             crate::db::Failure::Contention => {
                 tracing::warn!(cause = %err, "write lost a race with a concurrent one");
-                Self::conflict(CONTENTION)
+                Self::Contention
             }
             // Every mutation checks what it refers to before it writes, so a foreign key can
             // only fail because a concurrent transaction deleted (or, deleting, met) a row
@@ -128,16 +132,5 @@ impl From<TransactionError<AppError>> for AppError {
             TransactionError::Connection(db) => Self::from(db),
             TransactionError::Transaction(app) => app,
         }
-    }
-}
-
-impl ErrorExtensions for AppError {
-    fn extend(&self) -> async_graphql::Error {
-        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
-            ext.set("code", self.code());
-            if let Self::BadInput { field, .. } = self {
-                ext.set("field", field.as_str());
-            }
-        })
     }
 }

@@ -2,8 +2,6 @@
 
 /// HTTP application: routes, middleware, serving.
 pub mod app;
-/// The audit history of changes: who, when, what, before and after.
-pub mod audit;
 /// API tokens and the access rules: who may do what.
 pub mod auth;
 /// The seed catalog and its idempotent loader.
@@ -12,6 +10,8 @@ pub mod catalog;
 pub mod config;
 /// Database connections and migrations.
 pub mod db;
+/// The catalog's rules and its one write path.
+pub mod domain;
 /// The error type and its client-safe codes.
 pub mod error;
 /// `generate`: a deterministic synthetic catalog of a chosen size.

@@ -1,21 +1,15 @@
 //! Links to documents about a persona, journey, stage or team: the `ExternalLink` object and
-//! its mutations.
+//! its mutations, which hand their commands to `domain::link`.
 
 use super::enums::{LinkAccess, LinkKind};
 use super::persona::DeletePayload;
-use super::{begin_write, db, history, id, validate};
-use crate::audit::{self, Actor, Change, Subject};
+use super::{apply, id};
+use crate::domain::link;
+use crate::domain::types::{Name, Url};
 use crate::error::{AppError, AppResult};
-use async_graphql::{Context, ID, InputObject, Object, Result, ResultExt, SimpleObject};
-use chrono::Utc;
-use entity::audit_event::AuditSubject;
-use entity::{enums, external_link};
-use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::LockType;
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QuerySelect,
-};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use entity::enums::SubjectType;
+use entity::external_link;
 
 /// A link to a document about a catalog item, such as slides the handbook cannot show.
 pub struct ExternalLink(pub external_link::Model);
@@ -89,173 +83,69 @@ pub struct ExternalLinkPayload {
     pub link: ExternalLink,
 }
 
-/// Resolves a subject's global ID to its stored type and row, checking that it exists.
-async fn subject(db: &impl ConnectionTrait, gid: &ID) -> AppResult<(enums::SubjectType, i32)> {
-    let (type_name, row) = id::decode(gid).ok_or_else(|| {
+impl AddExternalLinkInput {
+    /// The domain command, with the subject's global ID decoded and every value validated.
+    fn command(self) -> AppResult<link::AddExternalLink> {
+        let subject = subject(&self.subject)?;
+        Ok(link::AddExternalLink {
+            subject,
+            subject_key: self.subject.to_string(),
+            label: Name::parse("label", &self.label)?,
+            url: Url::parse("url", &self.url)?,
+            kind: self.kind.into(),
+            access: self.access.unwrap_or(LinkAccess::Internal).into(),
+        })
+    }
+}
+
+impl UpdateExternalLinkInput {
+    fn command(self) -> AppResult<link::UpdateExternalLink> {
+        Ok(link::UpdateExternalLink {
+            id: id::decode_as(&self.id, "ExternalLink", "id")?,
+            label: self
+                .label
+                .as_deref()
+                .map(|l| Name::parse("label", l))
+                .transpose()?,
+            url: self
+                .url
+                .as_deref()
+                .map(|u| Url::parse("url", u))
+                .transpose()?,
+            kind: self.kind.map(Into::into),
+            access: self.access.map(Into::into),
+            key: self.id.to_string(),
+        })
+    }
+}
+
+impl RemoveExternalLinkInput {
+    fn command(&self) -> AppResult<link::RemoveExternalLink> {
+        Ok(link::RemoveExternalLink {
+            id: id::decode_as(&self.id, "ExternalLink", "id")?,
+            key: self.id.to_string(),
+        })
+    }
+}
+
+/// The subject a global ID names: a persona, journey, stage or team (existence is checked
+/// by the command).
+fn subject(gid: &ID) -> AppResult<link::LinkSubject> {
+    let wrong = || {
         AppError::bad_input(
             "subject",
             "must be the ID of a persona, journey, stage or team",
         )
-    })?;
-    let (kind, exists) = match type_name.as_str() {
-        "Persona" => (
-            enums::SubjectType::Persona,
-            entity::persona::Entity::find_by_id(row)
-                .one(db)
-                .await?
-                .is_some(),
-        ),
-        "Journey" => (
-            enums::SubjectType::Journey,
-            entity::journey::Entity::find_by_id(row)
-                .one(db)
-                .await?
-                .is_some(),
-        ),
-        "Stage" => (
-            enums::SubjectType::Stage,
-            entity::journey_stage::Entity::find_by_id(row)
-                .one(db)
-                .await?
-                .is_some(),
-        ),
-        "Team" => (
-            enums::SubjectType::Team,
-            entity::team::Entity::find_by_id(row)
-                .one(db)
-                .await?
-                .is_some(),
-        ),
-        _ => {
-            return Err(AppError::bad_input(
-                "subject",
-                "must be the ID of a persona, journey, stage or team",
-            ));
-        }
     };
-    if !exists {
-        return Err(AppError::not_found("subject", &**gid));
-    }
-    Ok((kind, row))
-}
-
-/// The record a link belongs to, as the history names it.
-async fn link_subject(
-    db: &impl ConnectionTrait,
-    link: &external_link::Model,
-) -> AppResult<Subject> {
-    let kind = match link.subject_type {
-        enums::SubjectType::Persona => AuditSubject::Persona,
-        enums::SubjectType::Journey => AuditSubject::Journey,
-        enums::SubjectType::Stage => AuditSubject::Stage,
-        enums::SubjectType::Team => AuditSubject::Team,
+    let (type_name, id) = id::decode(gid).ok_or_else(wrong)?;
+    let kind = match type_name.as_str() {
+        "Persona" => SubjectType::Persona,
+        "Journey" => SubjectType::Journey,
+        "Stage" => SubjectType::Stage,
+        "Team" => SubjectType::Team,
+        _ => return Err(wrong()),
     };
-    Subject::load(db, kind, link.subject_id).await
-}
-
-async fn add_link(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: AddExternalLinkInput,
-) -> AppResult<external_link::Model> {
-    let label = validate::name("label", &input.label)?;
-    let url = validate::url("url", &input.url)?;
-    let txn = begin_write(db).await?;
-    let (subject_type, subject_id) = subject(&txn, &input.subject).await?;
-    let now = Utc::now();
-    let row = external_link::ActiveModel {
-        subject_type: Set(subject_type),
-        subject_id: Set(subject_id),
-        label: Set(label),
-        url: Set(url),
-        kind: Set(input.kind.into()),
-        access: Set(input.access.unwrap_or(LinkAccess::Internal).into()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let subject = link_subject(&txn, &row).await?;
-    let change = Change::created("addExternalLink", subject, audit::snapshot(&row));
-    audit::record(&txn, actor, change).await?;
-    txn.commit().await?;
-    Ok(row)
-}
-
-/// The link `gid`, locked as a change to it would lock it (so it is what the change changes).
-async fn link_by_id(
-    db: &impl ConnectionTrait,
-    gid: &ID,
-    lock: LockType,
-) -> AppResult<external_link::Model> {
-    let row = id::decode_as(gid, "ExternalLink", "id")?;
-    external_link::Entity::find_by_id(row)
-        .lock(lock)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("external link", &**gid))
-}
-
-async fn update_link(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: UpdateExternalLinkInput,
-) -> AppResult<external_link::Model> {
-    let label = input
-        .label
-        .as_deref()
-        .map(|l| validate::name("label", l))
-        .transpose()?;
-    let url = input
-        .url
-        .as_deref()
-        .map(|u| validate::url("url", u))
-        .transpose()?;
-    let txn = begin_write(db).await?;
-    let current = link_by_id(&txn, &input.id, LockType::NoKeyUpdate).await?;
-    let mut row = current.clone().into_active_model();
-    if let Some(label) = label {
-        row.label = Set(label);
-    }
-    if let Some(url) = url {
-        row.url = Set(url);
-    }
-    if let Some(kind) = input.kind {
-        row.kind = Set(kind.into());
-    }
-    if let Some(access) = input.access {
-        row.access = Set(access.into());
-    }
-    row.updated_at = Set(Utc::now());
-    let row = row.update(&txn).await?;
-    let subject = link_subject(&txn, &row).await?;
-    let change = Change::updated(
-        "updateExternalLink",
-        subject,
-        audit::snapshot(&current),
-        audit::snapshot(&row),
-    );
-    audit::record(&txn, actor, change).await?;
-    txn.commit().await?;
-    Ok(row)
-}
-
-async fn remove_link(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: RemoveExternalLinkInput,
-) -> AppResult<ID> {
-    let txn = begin_write(db).await?;
-    let row = link_by_id(&txn, &input.id, LockType::Update).await?;
-    external_link::Entity::delete_by_id(row.id)
-        .exec(&txn)
-        .await?;
-    let subject = link_subject(&txn, &row).await?;
-    let change = Change::deleted("removeExternalLink", subject, audit::snapshot(&row));
-    audit::record(&txn, actor, change).await?;
-    txn.commit().await?;
-    Ok(input.id)
+    Ok(link::LinkSubject { kind, id })
 }
 
 /// External link mutations.
@@ -270,9 +160,7 @@ impl ExternalLinkMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The subject and the link.")] input: AddExternalLinkInput,
     ) -> Result<ExternalLinkPayload> {
-        let row = add_link(db(ctx).extend()?, &history::actor(ctx)?, input)
-            .await
-            .extend()?;
+        let row = apply(ctx, input.command()).await?;
         Ok(ExternalLinkPayload {
             link: ExternalLink(row),
         })
@@ -283,9 +171,7 @@ impl ExternalLinkMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The link and its new values.")] input: UpdateExternalLinkInput,
     ) -> Result<ExternalLinkPayload> {
-        let row = update_link(db(ctx).extend()?, &history::actor(ctx)?, input)
-            .await
-            .extend()?;
+        let row = apply(ctx, input.command()).await?;
         Ok(ExternalLinkPayload {
             link: ExternalLink(row),
         })
@@ -296,9 +182,9 @@ impl ExternalLinkMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The link to remove.")] input: RemoveExternalLinkInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = remove_link(db(ctx).extend()?, &history::actor(ctx)?, input)
-            .await
-            .extend()?;
-        Ok(DeletePayload { deleted_id })
+        apply(ctx, input.command()).await?;
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 }

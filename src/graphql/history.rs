@@ -201,6 +201,6 @@ impl HistoryQuery {
 }
 
 /// The actor of a mutation (see [`crate::auth::actor`]), as a GraphQL error when there is none.
-pub fn actor(ctx: &Context<'_>) -> Result<crate::audit::Actor> {
+pub fn actor(ctx: &Context<'_>) -> Result<crate::domain::audit::Actor> {
     crate::auth::actor(ctx).map_err(|e| async_graphql::ErrorExtensions::extend(&e))
 }

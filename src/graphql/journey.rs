@@ -11,7 +11,7 @@ use super::ownership::StageOwnership;
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
 use super::persona::{DeletePayload, Persona, stale, text_change};
 use super::{begin_write, db, history, id, loader, referenced, related, validate};
-use crate::audit::{self, Actor, Change, Subject};
+use crate::domain::audit::{self, Actor, Event, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
@@ -231,15 +231,6 @@ pub struct JourneyOrder {
     /// Ascending or descending.
     #[graphql(default)]
     pub direction: OrderDirection,
-}
-
-/// Finds a journey by slug or answers `NOT_FOUND`.
-pub async fn journey_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<journey::Model> {
-    journey::Entity::find()
-        .filter(journey::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("journey", slug))
 }
 
 /// Journey queries.
@@ -795,8 +786,8 @@ async fn create_journey(
             ("personas", serde_json::json!(slugs)),
         ],
     );
-    let change = Change::created("createJourney", Subject::journey(&row), after);
-    audit::record(&txn, actor, change).await?;
+    let change = Event::created("createJourney", Subject::journey(&row), after);
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -821,7 +812,7 @@ async fn update_journey(
     }
 
     let txn = begin_write(db).await?;
-    let current = journey_by_slug(&txn, &input.slug).await?;
+    let current = crate::domain::find::journey_by_slug(&txn, &input.slug).await?;
     if let Some(k) = input.persona_kind.map(enums::PersonaKind::from) {
         // A narrowed journey must keep personas of its own kind; changing the kind under them
         // would silently hide the journey from all of them.
@@ -858,13 +849,13 @@ async fn update_journey(
         return Err(stale("journey", &input.slug, current.version));
     }
     let row = reload(&txn, current.id).await?;
-    let change = Change::updated(
+    let change = Event::updated(
         "updateJourney",
         Subject::journey(&row),
         audit::snapshot(&current),
         audit::snapshot(&row),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -876,7 +867,7 @@ async fn archive_journey(
 ) -> AppResult<journey::Model> {
     use journey::Column as C;
     let txn = begin_write(db).await?;
-    let current = journey_by_slug(&txn, &input.slug).await?;
+    let current = crate::domain::find::journey_by_slug(&txn, &input.slug).await?;
     // Locked now rather than by the update, so `current` is what the update changes.
     let current = journey::Entity::find_by_id(current.id)
         .lock(LockType::NoKeyUpdate)
@@ -895,13 +886,13 @@ async fn archive_journey(
         return Err(stale("journey", &input.slug, current.version));
     }
     let row = reload(&txn, current.id).await?;
-    let change = Change::updated(
+    let change = Event::updated(
         "archiveJourney",
         Subject::journey(&row),
         audit::snapshot(&current),
         audit::snapshot(&row),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -913,7 +904,7 @@ async fn delete_journey(
 ) -> AppResult<ID> {
     use external_link::Column as L;
     let txn = begin_write(db).await?;
-    let current = journey_by_slug(&txn, &input.slug).await?;
+    let current = crate::domain::find::journey_by_slug(&txn, &input.slug).await?;
     // Locked first, as every change to its stages locks it first (`touch`): the journey and
     // stages read here are then the ones deleted.
     let current = journey::Entity::find_by_id(current.id)
@@ -949,8 +940,8 @@ async fn delete_journey(
     );
     // Stages, their ownerships and the persona narrowing go by foreign-key cascade.
     journey::Entity::delete_by_id(current.id).exec(&txn).await?;
-    let change = Change::deleted("deleteJourney", Subject::journey(&current), before);
-    audit::record(&txn, actor, change).await?;
+    let change = Event::deleted("deleteJourney", Subject::journey(&current), before);
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(id::encode("Journey", current.id))
 }
@@ -961,7 +952,7 @@ async fn set_journey_personas(
     input: SetJourneyPersonasInput,
 ) -> AppResult<journey::Model> {
     let txn = begin_write(db).await?;
-    let current = journey_by_slug(&txn, &input.journey).await?;
+    let current = crate::domain::find::journey_by_slug(&txn, &input.journey).await?;
     touch(&txn, &current).await?;
     let before = narrowing_of(&txn, current.id).await?;
     let personas = narrowing_personas(&txn, current.persona_kind, &input.personas).await?;
@@ -971,13 +962,13 @@ async fn set_journey_personas(
         .await?;
     insert_narrowing(&txn, current.id, &personas).await?;
     let row = reload(&txn, current.id).await?;
-    let change = Change::updated(
+    let change = Event::updated(
         "setJourneyPersonas",
         Subject::journey(&row),
         serde_json::json!({ "personas": before }),
         serde_json::json!({ "personas": narrowing_of(&txn, current.id).await? }),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -997,7 +988,7 @@ async fn add_stage(
     )?;
 
     let txn = begin_write(db).await?;
-    let journey = journey_by_slug(&txn, &input.journey).await?;
+    let journey = crate::domain::find::journey_by_slug(&txn, &input.journey).await?;
     touch(&txn, &journey).await?;
     let mut order = stages_of(&txn, journey.id).await?;
     let last = order.len() + 1;
@@ -1034,12 +1025,12 @@ async fn add_stage(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("stage", row.id))?;
-    let change = Change::created(
+    let change = Event::created(
         "addStage",
         Subject::stage(&journey, &row),
         audit::snapshot(&row),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -1082,13 +1073,13 @@ async fn update_stage(
         return Err(AppError::not_found("stage", input.id.as_str()));
     }
     let row = stage_by_id(&txn, &input.id).await?;
-    let change = Change::updated(
+    let change = Event::updated(
         "updateStage",
         Subject::stage(&journey, &row),
         audit::snapshot(&stage),
         audit::snapshot(&row),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -1123,13 +1114,13 @@ async fn move_stage(
     order.insert(position as usize - 1, stage);
     renumber(&txn, &order).await?;
     let row = reload(&txn, journey.id).await?;
-    let change = Change::updated(
+    let change = Event::updated(
         "moveStage",
         Subject::journey(&row),
         before,
         stage_order(&order),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -1140,7 +1131,7 @@ async fn reorder_stages(
     input: ReorderStagesInput,
 ) -> AppResult<journey::Model> {
     let txn = begin_write(db).await?;
-    let journey = journey_by_slug(&txn, &input.journey).await?;
+    let journey = crate::domain::find::journey_by_slug(&txn, &input.journey).await?;
     touch(&txn, &journey).await?;
     let current = stages_of(&txn, journey.id).await?;
     let before = stage_order(&current);
@@ -1168,13 +1159,13 @@ async fn reorder_stages(
     }
     renumber(&txn, &order).await?;
     let row = reload(&txn, journey.id).await?;
-    let change = Change::updated(
+    let change = Event::updated(
         "reorderStages",
         Subject::journey(&row),
         before,
         stage_order(&order),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -1198,12 +1189,12 @@ async fn remove_stage(
         .exec(&txn)
         .await?;
     renumber(&txn, &order).await?;
-    let change = Change::deleted(
+    let change = Event::deleted(
         "removeStage",
         Subject::stage(&journey, &stage),
         audit::snapshot(&stage),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(input.id)
 }

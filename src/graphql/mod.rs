@@ -1,6 +1,7 @@
 //! The GraphQL schema: Query and Mutation merged from one segment per domain object.
 
 pub mod enums;
+pub mod error;
 pub mod external_link;
 pub mod history;
 pub mod http;
@@ -17,6 +18,7 @@ pub mod team;
 pub mod token;
 pub mod validate;
 
+use crate::domain::change::{Command, Writer};
 use crate::error::{AppError, AppResult};
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, EmptySubscription, MergedObject, ResultExt, Schema, SchemaBuilder};
@@ -73,7 +75,7 @@ pub fn build_schema(db: DatabaseConnection, settings: &crate::config::Settings) 
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
-    builder.data(db).finish()
+    builder.data(Writer::new(db.clone())).data(db).finish()
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.
@@ -161,6 +163,20 @@ where
 /// Starts a write transaction (see [`crate::db::begin_write`]).
 pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
     Ok(crate::db::begin_write(db).await?)
+}
+
+/// Runs the domain command `cmd` (or refuses the input it could not be built from) as the
+/// request's actor, through the request's [`Writer`]: the whole of a mutation resolver.
+pub async fn apply<C: Command>(
+    ctx: &Context<'_>,
+    cmd: AppResult<C>,
+) -> async_graphql::Result<C::Output> {
+    let actor = history::actor(ctx)?;
+    let writer = ctx
+        .data::<Writer>()
+        .map_err(|e| AppError::internal(e.message))
+        .extend()?;
+    writer.run(&actor, &cmd.extend()?).await.extend()
 }
 
 /// Gives every error that async-graphql itself raised (validation, coercion of arguments and

@@ -2,12 +2,12 @@
 //! `ownershipMatrix` and `ownershipGaps`.
 
 use super::enums::{AlignmentLevel, Motion, Provenance, Responsibility};
-use super::journey::{Journey, Stage, journey_by_slug, touch};
+use super::journey::{Journey, Stage, touch};
 use super::loaders::{JourneyById, PersonById, PersonaById, StageById, TeamById, one_of};
-use super::persona::{DeletePayload, Persona, persona_by_slug, text_change};
-use super::team::{Person, Team, person_by_slug, team_by_slug};
+use super::persona::{DeletePayload, Persona, text_change};
+use super::team::{Person, Team};
 use super::{begin_write, db, history, id, loader, referenced, validate};
-use crate::audit::{self, Actor, Change, Subject};
+use crate::domain::audit::{self, Actor, Event, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
@@ -150,7 +150,7 @@ async fn matrix(
     let journey = match staged.first() {
         Some((_, Some(journey))) => journey.clone(),
         // A journey without stages, or none at all.
-        _ => journey_by_slug(db, slug).await?,
+        _ => crate::domain::find::journey_by_slug(db, slug).await?,
     };
     let stages: Vec<journey_stage::Model> = staged.into_iter().map(|(s, _)| s).collect();
     let owned = stage_ownership::Entity::find()
@@ -248,7 +248,7 @@ async fn gaps(
         && let Some(slug) = slug
     {
         // No gaps, or no such journey: say which.
-        journey_by_slug(db, slug).await?;
+        crate::domain::find::journey_by_slug(db, slug).await?;
     }
     let journeys: HashMap<i32, journey::Model> = rows
         .iter()
@@ -425,7 +425,7 @@ async fn stage_by_key(
 /// Call it before locking the journey (`touch`): removals hold the membership and then lock
 /// journeys, and taking the two in the same order cannot deadlock.
 async fn dri_of(db: &impl ConnectionTrait, team: &team::Model, slug: &str) -> AppResult<i32> {
-    let person = person_by_slug(db, slug).await?;
+    let person = crate::domain::find::person_by_slug(db, slug).await?;
     let member = team_membership::Entity::find()
         .filter(team_membership::Column::TeamId.eq(team.id))
         .filter(team_membership::Column::PersonId.eq(person.id))
@@ -532,8 +532,8 @@ async fn assign_stage_owner(
 ) -> AppResult<stage_ownership::Model> {
     let note = validate::optional("note", input.note.as_deref(), validate::TEXT_MAX)?;
     let txn = begin_write(db).await?;
-    let journey = journey_by_slug(&txn, &input.journey).await?;
-    let team = team_by_slug(&txn, &input.team).await?;
+    let journey = crate::domain::find::journey_by_slug(&txn, &input.journey).await?;
+    let team = crate::domain::find::team_by_slug(&txn, &input.team).await?;
     let dri = match input.dri.as_deref() {
         Some(slug) => Some(dri_of(&txn, &team, slug).await?),
         None => None,
@@ -568,12 +568,12 @@ async fn assign_stage_owner(
     .insert(&txn)
     .await
     .map_err(|e| ownership_conflict(e, &stage.key, &team.slug))?;
-    let change = Change::created(
+    let change = Event::created(
         "assignStageOwner",
         Subject::stage(&journey, &stage),
         ownership_snapshot(&txn, &row).await?,
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -629,13 +629,13 @@ async fn change_stage_owner(
         .update(&txn)
         .await
         .map_err(|e| AppError::on_unique(e, accountable_taken(&stage.key, None).to_string()))?;
-    let change = Change::updated(
+    let change = Event::updated(
         "changeStageOwner",
         Subject::stage(&journey, &stage),
         before,
         ownership_snapshot(&txn, &row).await?,
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -665,8 +665,8 @@ async fn remove_stage_owner(
     if deleted.rows_affected == 0 {
         return Err(AppError::not_found("stage ownership", input.id.as_str()));
     }
-    let change = Change::deleted("removeStageOwner", subject, before);
-    audit::record(&txn, actor, change).await?;
+    let change = Event::deleted("removeStageOwner", subject, before);
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(input.id)
 }
@@ -678,8 +678,8 @@ async fn align_team_to_persona(
 ) -> AppResult<team_persona_alignment::Model> {
     use team_persona_alignment::Column as C;
     let txn = begin_write(db).await?;
-    let team = team_by_slug(&txn, &input.team).await?;
-    let persona = persona_by_slug(&txn, &input.persona).await?;
+    let team = crate::domain::find::team_by_slug(&txn, &input.team).await?;
+    let persona = crate::domain::find::persona_by_slug(&txn, &input.persona).await?;
     // Locked when it exists, so `before` is what the upsert overwrites.
     let before = team_persona_alignment::Entity::find()
         .filter(C::TeamId.eq(team.id))
@@ -716,15 +716,15 @@ async fn align_team_to_persona(
     let slug = [("persona", persona.slug.clone().into())];
     let after = audit::snapshot_with(&row, &slug);
     let change = match before {
-        Some(b) => Change::updated(
+        Some(b) => Event::updated(
             "alignTeamToPersona",
             Subject::team(&team),
             audit::snapshot_with(&b, &slug),
             after,
         ),
-        None => Change::created("alignTeamToPersona", Subject::team(&team), after),
+        None => Event::created("alignTeamToPersona", Subject::team(&team), after),
     };
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -736,8 +736,8 @@ async fn unalign_team_from_persona(
 ) -> AppResult<ID> {
     use team_persona_alignment::Column as C;
     let txn = begin_write(db).await?;
-    let team = team_by_slug(&txn, &input.team).await?;
-    let persona = persona_by_slug(&txn, &input.persona).await?;
+    let team = crate::domain::find::team_by_slug(&txn, &input.team).await?;
+    let persona = crate::domain::find::persona_by_slug(&txn, &input.persona).await?;
     let current = team_persona_alignment::Entity::find()
         .filter(C::TeamId.eq(team.id))
         .filter(C::PersonaId.eq(persona.id))
@@ -754,8 +754,8 @@ async fn unalign_team_from_persona(
         .exec(&txn)
         .await?;
     let before = audit::snapshot_with(&current, &[("persona", persona.slug.clone().into())]);
-    let change = Change::deleted("unalignTeamFromPersona", Subject::team(&team), before);
-    audit::record(&txn, actor, change).await?;
+    let change = Event::deleted("unalignTeamFromPersona", Subject::team(&team), before);
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(id::encode("TeamAlignment", current.id))
 }

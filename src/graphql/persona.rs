@@ -14,7 +14,7 @@ use super::ownership::TeamAlignment;
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
 use super::product::ProductRelevance;
 use super::{begin_write, db, history, id, loader, referenced, related, validate};
-use crate::audit::{self, Actor, Change, Subject};
+use crate::domain::audit::{self, Actor, Event, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
@@ -261,15 +261,6 @@ pub struct PersonaOrder {
     /// Ascending or descending.
     #[graphql(default)]
     pub direction: OrderDirection,
-}
-
-/// Finds a persona by slug or answers `NOT_FOUND`.
-pub async fn persona_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<persona::Model> {
-    persona::Entity::find()
-        .filter(persona::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("persona", slug))
 }
 
 /// Persona queries.
@@ -643,8 +634,8 @@ async fn create_persona(
         created_roles.push(r);
     }
     let after = audit::snapshot_with(&row, &[("roles", audit::snapshot(&created_roles))]);
-    let change = Change::created("createPersona", Subject::persona(&row), after);
-    audit::record(&txn, actor, change).await?;
+    let change = Event::created("createPersona", Subject::persona(&row), after);
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -715,7 +706,7 @@ async fn update_persona(
     }
 
     let txn = begin_write(db).await?;
-    let current = persona_by_slug(&txn, &input.slug).await?;
+    let current = crate::domain::find::persona_by_slug(&txn, &input.slug).await?;
     if let Some(k) = input.kind.map(enums::PersonaKind::from) {
         // The mirror of updateJourney's rule on personaKind: a journey narrowed to this persona
         // shows only to personas of its own kind, so a new kind would silently hide it.
@@ -752,13 +743,13 @@ async fn update_persona(
         return Err(stale("persona", &input.slug, current.version));
     }
     let row = reload(&txn, current.id).await?;
-    let change = Change::updated(
+    let change = Event::updated(
         "updatePersona",
         Subject::persona(&row),
         audit::snapshot(&current),
         audit::snapshot(&row),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -799,7 +790,7 @@ async fn archive_persona(
 ) -> AppResult<persona::Model> {
     use persona::Column as C;
     let txn = begin_write(db).await?;
-    let current = persona_by_slug(&txn, &input.slug).await?;
+    let current = crate::domain::find::persona_by_slug(&txn, &input.slug).await?;
     // Locked now rather than by the update, so `current` is what the update changes.
     let current = persona::Entity::find_by_id(current.id)
         .lock(LockType::NoKeyUpdate)
@@ -818,13 +809,13 @@ async fn archive_persona(
         return Err(stale("persona", &input.slug, current.version));
     }
     let row = reload(&txn, current.id).await?;
-    let change = Change::updated(
+    let change = Event::updated(
         "archivePersona",
         Subject::persona(&row),
         audit::snapshot(&current),
         audit::snapshot(&row),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -888,7 +879,7 @@ async fn delete_persona(
     input: DeletePersonaInput,
 ) -> AppResult<ID> {
     let txn = begin_write(db).await?;
-    let current = persona_by_slug(&txn, &input.slug).await?;
+    let current = crate::domain::find::persona_by_slug(&txn, &input.slug).await?;
     // Journeys before the persona: setJourneyPersonas locks its journey and then, through the
     // foreign key, the persona, so taking the two in the same order cannot deadlock.
     narrowed_journeys(&txn, current.id).await?;
@@ -927,8 +918,8 @@ async fn delete_persona(
         .await?;
     persona::Entity::delete_by_id(current.id).exec(&txn).await?;
     let before = audit::snapshot_with(&current, &[("roles", audit::snapshot(&roles))]);
-    let change = Change::deleted("deletePersona", Subject::persona(&current), before);
-    audit::record(&txn, actor, change).await?;
+    let change = Event::deleted("deletePersona", Subject::persona(&current), before);
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(id::encode("Persona", current.id))
 }
@@ -940,7 +931,7 @@ async fn add_role(
 ) -> AppResult<role::Model> {
     let title = validate::name("title", &input.title)?;
     let txn = begin_write(db).await?;
-    let persona = persona_by_slug(&txn, &input.persona).await?;
+    let persona = crate::domain::find::persona_by_slug(&txn, &input.persona).await?;
     let existing = role::Entity::find()
         .filter(role::Column::PersonaId.eq(persona.id))
         .order_by_desc(role::Column::SortOrder)
@@ -975,8 +966,8 @@ async fn add_role(
             format!("persona {} already has the role {title}", persona.slug),
         )
     })?;
-    let change = Change::created("addRole", Subject::persona(&persona), audit::snapshot(&row));
-    audit::record(&txn, actor, change).await?;
+    let change = Event::created("addRole", Subject::persona(&persona), audit::snapshot(&row));
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -1017,8 +1008,8 @@ async fn update_role(
         )
     })?;
     let subject = Subject::load(&txn, AuditSubject::Persona, row.persona_id).await?;
-    let change = Change::updated("updateRole", subject, before, audit::snapshot(&row));
-    audit::record(&txn, actor, change).await?;
+    let change = Event::updated("updateRole", subject, before, audit::snapshot(&row));
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -1041,8 +1032,8 @@ async fn remove_role(
     if res.rows_affected == 0 {
         return Err(AppError::not_found("role", &*input.id));
     }
-    let change = Change::deleted("removeRole", subject, audit::snapshot(&current));
-    audit::record(&txn, actor, change).await?;
+    let change = Event::deleted("removeRole", subject, audit::snapshot(&current));
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(input.id)
 }
@@ -1060,8 +1051,8 @@ async fn link_personas(
     }
     let note = validate::optional("note", input.note.as_deref(), validate::TEXT_MAX)?;
     let txn = begin_write(db).await?;
-    let from = persona_by_slug(&txn, &input.from).await?;
-    let to = persona_by_slug(&txn, &input.to).await?;
+    let from = crate::domain::find::persona_by_slug(&txn, &input.from).await?;
+    let to = crate::domain::find::persona_by_slug(&txn, &input.to).await?;
     let now = Utc::now();
     let row = persona_link::ActiveModel {
         from_persona_id: Set(from.id),
@@ -1088,8 +1079,8 @@ async fn link_personas(
             ("to", to.slug.clone().into()),
         ],
     );
-    let change = Change::created("linkPersonas", Subject::persona(&from), after);
-    audit::record(&txn, actor, change).await?;
+    let change = Event::created("linkPersonas", Subject::persona(&from), after);
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -1118,8 +1109,8 @@ async fn unlink_personas(
         &current,
         &[("from", from.key.clone().into()), ("to", to.key.into())],
     );
-    let change = Change::deleted("unlinkPersonas", from, before);
-    audit::record(&txn, actor, change).await?;
+    let change = Event::deleted("unlinkPersonas", from, before);
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(input.id)
 }

@@ -3,10 +3,10 @@
 
 use super::enums::{Provenance, RelevanceLevel};
 use super::loaders::{PersonaById, ProductById};
+use super::persona::DeletePayload;
 use super::persona::Persona;
-use super::persona::{DeletePayload, persona_by_slug};
 use super::{begin_write, db, history, id, referenced, validate};
-use crate::audit::{self, Actor, Change, Subject};
+use crate::domain::audit::{self, Actor, Event, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{Context, ID, InputObject, Object, Result, ResultExt, SimpleObject};
 use chrono::Utc;
@@ -171,15 +171,6 @@ pub struct RemoveProductRelevanceInput {
     pub product: String,
 }
 
-/// Finds a product by slug or answers `NOT_FOUND`.
-pub async fn product_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<product::Model> {
-    product::Entity::find()
-        .filter(product::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("product", slug))
-}
-
 async fn create_product(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -200,12 +191,12 @@ async fn create_product(
     .insert(&txn)
     .await
     .map_err(|e| AppError::on_unique(e, format!("a product with slug {slug} already exists")))?;
-    let change = Change::created(
+    let change = Event::created(
         "createProduct",
         Subject::product(&row),
         audit::snapshot(&row),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -217,7 +208,7 @@ async fn update_product(
 ) -> AppResult<product::Model> {
     let name = validate::name("name", &input.name)?;
     let txn = begin_write(db).await?;
-    let current = product_by_slug(&txn, &input.slug).await?;
+    let current = crate::domain::find::product_by_slug(&txn, &input.slug).await?;
     // Locked now rather than by the update, so `current` is what the update changes.
     let current = product::Entity::find_by_id(current.id)
         .lock(LockType::NoKeyUpdate)
@@ -228,13 +219,13 @@ async fn update_product(
     row.name = Set(name);
     row.updated_at = Set(Utc::now());
     let row = row.update(&txn).await?;
-    let change = Change::updated(
+    let change = Event::updated(
         "updateProduct",
         Subject::product(&row),
         audit::snapshot(&current),
         audit::snapshot(&row),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -245,19 +236,19 @@ async fn delete_product(
     input: DeleteProductInput,
 ) -> AppResult<ID> {
     let txn = begin_write(db).await?;
-    let row = product_by_slug(&txn, &input.slug).await?;
+    let row = crate::domain::find::product_by_slug(&txn, &input.slug).await?;
     let row = product::Entity::find_by_id(row.id)
         .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("product", &input.slug))?;
     product::Entity::delete_by_id(row.id).exec(&txn).await?;
-    let change = Change::deleted(
+    let change = Event::deleted(
         "deleteProduct",
         Subject::product(&row),
         audit::snapshot(&row),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(id::encode("Product", row.id))
 }
@@ -270,8 +261,8 @@ async fn set_relevance(
     use persona_product_relevance::{ActiveModel, Column, Entity};
     let note = validate::optional("note", input.note.as_deref(), validate::TEXT_MAX)?;
     let txn = begin_write(db).await?;
-    let persona = persona_by_slug(&txn, &input.persona).await?;
-    let product = product_by_slug(&txn, &input.product).await?;
+    let persona = crate::domain::find::persona_by_slug(&txn, &input.persona).await?;
+    let product = crate::domain::find::product_by_slug(&txn, &input.product).await?;
     let now = Utc::now();
     let existing = Entity::find()
         .filter(Column::PersonaId.eq(persona.id))
@@ -307,10 +298,10 @@ async fn set_relevance(
     let after = audit::snapshot_with(&row, &slug);
     let subject = Subject::persona(&persona);
     let change = match before {
-        Some(b) => Change::updated("setProductRelevance", subject, b, after),
-        None => Change::created("setProductRelevance", subject, after),
+        Some(b) => Event::updated("setProductRelevance", subject, b, after),
+        None => Event::created("setProductRelevance", subject, after),
     };
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -322,8 +313,8 @@ async fn remove_relevance(
 ) -> AppResult<ID> {
     use persona_product_relevance::{Column, Entity};
     let txn = begin_write(db).await?;
-    let persona = persona_by_slug(&txn, &input.persona).await?;
-    let product = product_by_slug(&txn, &input.product).await?;
+    let persona = crate::domain::find::persona_by_slug(&txn, &input.persona).await?;
+    let product = crate::domain::find::product_by_slug(&txn, &input.product).await?;
     let row = Entity::find()
         .filter(Column::PersonaId.eq(persona.id))
         .filter(Column::ProductId.eq(product.id))
@@ -338,8 +329,8 @@ async fn remove_relevance(
         })?;
     Entity::delete_by_id(row.id).exec(&txn).await?;
     let before = audit::snapshot_with(&row, &[("product", product.slug.clone().into())]);
-    let change = Change::deleted("removeProductRelevance", Subject::persona(&persona), before);
-    audit::record(&txn, actor, change).await?;
+    let change = Event::deleted("removeProductRelevance", Subject::persona(&persona), before);
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(id::encode("ProductRelevance", row.id))
 }

@@ -11,7 +11,7 @@ use super::ownership::{StageOwnership, TeamAlignment, bump_journeys_of_stages};
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
 use super::persona::{DeletePayload, stale, text_change};
 use super::{begin_write, child_connection, db, history, id, referenced, related, validate};
-use crate::audit::{self, Actor, Change, Subject};
+use crate::domain::audit::{self, Actor, Event, Subject};
 use crate::error::{AppError, AppResult};
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, ResultExt, SimpleObject,
@@ -245,24 +245,6 @@ pub struct TeamOrder {
     /// Ascending or descending.
     #[graphql(default)]
     pub direction: OrderDirection,
-}
-
-/// Finds a team by slug or answers `NOT_FOUND`.
-pub async fn team_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<team::Model> {
-    team::Entity::find()
-        .filter(team::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("team", slug))
-}
-
-/// Finds a person by slug or answers `NOT_FOUND`.
-pub async fn person_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<person::Model> {
-    person::Entity::find()
-        .filter(person::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("person", slug))
 }
 
 /// Team and person queries.
@@ -535,8 +517,8 @@ async fn create_team(
     .insert(&txn)
     .await
     .map_err(|e| AppError::on_unique(e, format!("a team with slug {slug} already exists")))?;
-    let change = Change::created("createTeam", Subject::team(&row), audit::snapshot(&row));
-    audit::record(&txn, actor, change).await?;
+    let change = Event::created("createTeam", Subject::team(&row), audit::snapshot(&row));
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -561,7 +543,7 @@ async fn update_team(
     }
 
     let txn = begin_write(db).await?;
-    let current = team_by_slug(&txn, &input.slug).await?;
+    let current = crate::domain::find::team_by_slug(&txn, &input.slug).await?;
     // As in updatePersona: a matching version makes `current` the row the update changes.
     if current.version != input.expected_version {
         return Err(stale("team", &input.slug, current.version));
@@ -578,13 +560,13 @@ async fn update_team(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("team", &input.slug))?;
-    let change = Change::updated(
+    let change = Event::updated(
         "updateTeam",
         Subject::team(&row),
         audit::snapshot(&current),
         audit::snapshot(&row),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -634,7 +616,7 @@ async fn delete_team(
     input: DeleteTeamInput,
 ) -> AppResult<ID> {
     let txn = begin_write(db).await?;
-    let current = team_by_slug(&txn, &input.slug).await?;
+    let current = crate::domain::find::team_by_slug(&txn, &input.slug).await?;
     // Memberships before journeys, the order assignStageOwner locks them in (its DRI's
     // membership, then the journey); the cascade from the team row would take them last.
     team_membership::Entity::delete_many()
@@ -662,12 +644,12 @@ async fn delete_team(
         .await?
         .ok_or_else(|| AppError::not_found("team", &input.slug))?;
     team::Entity::delete_by_id(current.id).exec(&txn).await?;
-    let change = Change::deleted(
+    let change = Event::deleted(
         "deleteTeam",
         Subject::team(&current),
         audit::snapshot(&current),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(id::encode("Team", current.id))
 }
@@ -693,8 +675,8 @@ async fn create_person(
     .insert(&txn)
     .await
     .map_err(|e| AppError::on_unique(e, format!("a person with slug {slug} already exists")))?;
-    let change = Change::created("createPerson", Subject::person(&row), audit::snapshot(&row));
-    audit::record(&txn, actor, change).await?;
+    let change = Event::created("createPerson", Subject::person(&row), audit::snapshot(&row));
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -715,7 +697,7 @@ async fn update_person(
         MaybeUndefined::Value(e) => Some(validate::email("email", Some(e))?),
     };
     let txn = begin_write(db).await?;
-    let current = person_by_slug(&txn, &input.slug).await?;
+    let current = crate::domain::find::person_by_slug(&txn, &input.slug).await?;
     // Locked now rather than by the update, so `current` is what the update changes.
     let current = person::Entity::find_by_id(current.id)
         .lock(LockType::NoKeyUpdate)
@@ -731,13 +713,13 @@ async fn update_person(
     }
     active.updated_at = Set(Utc::now());
     let row = active.update(&txn).await?;
-    let change = Change::updated(
+    let change = Event::updated(
         "updatePerson",
         Subject::person(&row),
         audit::snapshot(&current),
         audit::snapshot(&row),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -748,7 +730,7 @@ async fn delete_person(
     input: DeletePersonInput,
 ) -> AppResult<ID> {
     let txn = begin_write(db).await?;
-    let current = person_by_slug(&txn, &input.slug).await?;
+    let current = crate::domain::find::person_by_slug(&txn, &input.slug).await?;
     // Memberships first, as in removeTeamMember.
     team_membership::Entity::delete_many()
         .filter(team_membership::Column::PersonId.eq(current.id))
@@ -768,12 +750,12 @@ async fn delete_person(
         .await?
         .ok_or_else(|| AppError::not_found("person", &input.slug))?;
     person::Entity::delete_by_id(current.id).exec(&txn).await?;
-    let change = Change::deleted(
+    let change = Event::deleted(
         "deletePerson",
         Subject::person(&current),
         audit::snapshot(&current),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(id::encode("Person", current.id))
 }
@@ -784,8 +766,8 @@ async fn add_team_member(
     input: AddTeamMemberInput,
 ) -> AppResult<team_membership::Model> {
     let txn = begin_write(db).await?;
-    let team = team_by_slug(&txn, &input.team).await?;
-    let person = person_by_slug(&txn, &input.person).await?;
+    let team = crate::domain::find::team_by_slug(&txn, &input.team).await?;
+    let person = crate::domain::find::person_by_slug(&txn, &input.person).await?;
     let duplicate = || format!("{} is already a member of team {}", person.slug, team.slug);
     if membership(&txn, team.id, person.id).await?.is_some() {
         return Err(AppError::conflict(duplicate()));
@@ -803,8 +785,8 @@ async fn add_team_member(
     .await
     .map_err(|e| AppError::on_unique(e, duplicate()))?;
     let after = audit::snapshot_with(&row, &[("person", person.slug.clone().into())]);
-    let change = Change::created("addTeamMember", Subject::team(&team), after);
-    audit::record(&txn, actor, change).await?;
+    let change = Event::created("addTeamMember", Subject::team(&team), after);
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -815,8 +797,8 @@ async fn member_by_slugs(
     team_slug: &str,
     person_slug: &str,
 ) -> AppResult<team_membership::Model> {
-    let team = team_by_slug(db, team_slug).await?;
-    let person = person_by_slug(db, person_slug).await?;
+    let team = crate::domain::find::team_by_slug(db, team_slug).await?;
+    let person = crate::domain::find::person_by_slug(db, person_slug).await?;
     membership(db, team.id, person.id).await?.ok_or_else(|| {
         AppError::not_found("team member", format!("{person_slug} in team {team_slug}"))
     })
@@ -848,13 +830,13 @@ async fn change_team_member_role(
     })?;
     let subject = Subject::load(&txn, AuditSubject::Team, row.team_id).await?;
     let person = [("person", input.person.clone().into())];
-    let change = Change::updated(
+    let change = Event::updated(
         "changeTeamMemberRole",
         subject,
         audit::snapshot_with(&before, &person),
         audit::snapshot_with(&row, &person),
     );
-    audit::record(&txn, actor, change).await?;
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -898,8 +880,8 @@ async fn remove_team_member(
     .await?;
     let subject = Subject::load(&txn, AuditSubject::Team, member.team_id).await?;
     let before = audit::snapshot_with(&member, &[("person", input.person.clone().into())]);
-    let change = Change::deleted("removeTeamMember", subject, before);
-    audit::record(&txn, actor, change).await?;
+    let change = Event::deleted("removeTeamMember", subject, before);
+    audit::write(&txn, actor, &change).await?;
     txn.commit().await?;
     Ok(id::encode("TeamMember", member.id))
 }

@@ -7,9 +7,9 @@
 //! `TEST_DATABASE_URL`.
 
 use entity::api_token::TokenRole;
-use persona_graph::audit::Actor;
 use persona_graph::config::Settings;
 use persona_graph::db::PoolSettings;
+use persona_graph::domain::audit::Actor;
 use persona_graph::{app, auth, db};
 use serde_json::{Value, json};
 use std::path::PathBuf;

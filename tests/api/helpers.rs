@@ -2,8 +2,8 @@
 //! an admin token that `gql` and `data` send unless told otherwise.
 
 use entity::api_token::TokenRole;
-use persona_graph::audit::Actor;
 use persona_graph::config::Settings;
+use persona_graph::domain::audit::Actor;
 use persona_graph::{app, auth, catalog, db};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};

@@ -15,9 +15,11 @@
 //!
 //! External links are history of the persona, journey, stage or team they are attached to.
 //! `before` and `after` are the changed row as JSON (null `before` on a create, null `after` on
-//! a delete), with the slugs of the rows it refers to added for readability. The seed loader
-//! and `generate` write no history: they load data, not editors' changes.
+//! a delete), with the slugs of the rows it refers to added for readability. Every change is
+//! recorded through [`super::change::Change::record`], whoever makes it (the API, `seed`, the
+//! catalog importer); only `generate`, a bulk fill of an empty database, writes none.
 
+use super::change::Aggregate;
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use entity::audit_event::{self, AuditSubject};
@@ -29,7 +31,10 @@ use serde_json::Value;
 /// The actor name of changes made with the command line (`persona-graph token ...`).
 pub const CLI_ACTOR: &str = "cli";
 
-/// Who makes a change: an API token, or the command line.
+/// The actor name of changes loaded from a catalog file (`persona-graph seed`).
+pub const CATALOG_ACTOR: &str = "catalog";
+
+/// Who makes a change: an API token, the command line, or a catalog file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// The token's row ID; `None` for the command line.
@@ -46,55 +51,98 @@ impl Actor {
             name: CLI_ACTOR.to_owned(),
         }
     }
+
+    /// A catalog file, loaded by `persona-graph seed` or at start-up.
+    pub fn catalog() -> Self {
+        Self {
+            token_id: None,
+            name: CATALOG_ACTOR.to_owned(),
+        }
+    }
 }
 
 /// The record a change belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
+    /// What kind of record it is.
     pub kind: AuditSubject,
+    /// Its row ID.
     pub id: i32,
     /// The human key: a slug, `journey/key` for a stage, the name of a token.
     pub key: Option<String>,
+    /// The versioned aggregate the record belongs to, whose `version` the change bumps: the
+    /// persona, journey or team itself, a stage's journey; none for people, products, tokens.
+    pub root: Option<Aggregate>,
 }
 
 impl Subject {
+    /// A persona (its roles, links and relevance are changes to it).
     pub fn persona(m: &persona::Model) -> Self {
-        Self::keyed(AuditSubject::Persona, m.id, &m.slug)
+        Self::keyed(
+            AuditSubject::Persona,
+            m.id,
+            &m.slug,
+            Some(Aggregate::Persona(m.id)),
+        )
     }
+    /// A journey (its narrowing and stage order are changes to it).
     pub fn journey(m: &journey::Model) -> Self {
-        Self::keyed(AuditSubject::Journey, m.id, &m.slug)
+        Self::keyed(
+            AuditSubject::Journey,
+            m.id,
+            &m.slug,
+            Some(Aggregate::Journey(m.id)),
+        )
     }
+    /// A stage of `journey` (its owners are changes to it, and it to the journey).
     pub fn stage(journey: &journey::Model, m: &journey_stage::Model) -> Self {
         Self::keyed(
             AuditSubject::Stage,
             m.id,
             &format!("{}/{}", journey.slug, m.key),
+            Some(Aggregate::Journey(journey.id)),
         )
     }
+    /// A team (its members and alignments are changes to it).
     pub fn team(m: &team::Model) -> Self {
-        Self::keyed(AuditSubject::Team, m.id, &m.slug)
+        Self::keyed(
+            AuditSubject::Team,
+            m.id,
+            &m.slug,
+            Some(Aggregate::Team(m.id)),
+        )
     }
+    /// A person.
     pub fn person(m: &person::Model) -> Self {
-        Self::keyed(AuditSubject::Person, m.id, &m.slug)
+        Self::keyed(AuditSubject::Person, m.id, &m.slug, None)
     }
+    /// A product.
     pub fn product(m: &product::Model) -> Self {
-        Self::keyed(AuditSubject::Product, m.id, &m.slug)
+        Self::keyed(AuditSubject::Product, m.id, &m.slug, None)
     }
+    /// An API token.
     pub fn api_token(m: &entity::api_token::Model) -> Self {
-        Self::keyed(AuditSubject::ApiToken, m.id, &m.name)
+        Self::keyed(AuditSubject::ApiToken, m.id, &m.name, None)
     }
 
-    fn keyed(kind: AuditSubject, id: i32, key: &str) -> Self {
+    fn keyed(kind: AuditSubject, id: i32, key: &str, root: Option<Aggregate>) -> Self {
         Self {
             kind,
             id,
             key: Some(key.to_owned()),
+            root,
         }
     }
 
     /// The subject `kind` / `id`, with its key read from the database (inside the change's
     /// transaction, so a row deleted by the same change must be loaded before it goes).
     pub async fn load(db: &impl ConnectionTrait, kind: AuditSubject, id: i32) -> AppResult<Self> {
+        let mut root = match kind {
+            AuditSubject::Persona => Some(Aggregate::Persona(id)),
+            AuditSubject::Journey => Some(Aggregate::Journey(id)),
+            AuditSubject::Team => Some(Aggregate::Team(id)),
+            _ => None,
+        };
         let key = match kind {
             AuditSubject::Persona => persona::Entity::find_by_id(id)
                 .one(db)
@@ -105,10 +153,13 @@ impl Subject {
                 .await?
                 .map(|m| m.slug),
             AuditSubject::Stage => match journey_stage::Entity::find_by_id(id).one(db).await? {
-                Some(s) => journey::Entity::find_by_id(s.journey_id)
-                    .one(db)
-                    .await?
-                    .map(|j| format!("{}/{}", j.slug, s.key)),
+                Some(s) => {
+                    root = Some(Aggregate::Journey(s.journey_id));
+                    journey::Entity::find_by_id(s.journey_id)
+                        .one(db)
+                        .await?
+                        .map(|j| format!("{}/{}", j.slug, s.key))
+                }
                 None => None,
             },
             AuditSubject::Team => team::Entity::find_by_id(id).one(db).await?.map(|m| m.slug),
@@ -125,21 +176,29 @@ impl Subject {
                 .await?
                 .map(|m| m.name),
         };
-        Ok(Self { kind, id, key })
+        Ok(Self {
+            kind,
+            id,
+            key,
+            root,
+        })
     }
 }
 
 /// One change to record.
 #[derive(Debug, Clone)]
-pub struct Change {
-    /// The mutation that made it, e.g. `updatePersona`.
+pub struct Event {
+    /// The command that made it, named as its mutation, e.g. `updatePersona`.
     pub action: &'static str,
+    /// The record changed.
     pub subject: Subject,
+    /// The record before (null for a create).
     pub before: Option<Value>,
+    /// The record after (null for a delete).
     pub after: Option<Value>,
 }
 
-impl Change {
+impl Event {
     /// A new row.
     pub fn created(action: &'static str, subject: Subject, after: Value) -> Self {
         Self {
@@ -189,9 +248,9 @@ pub fn snapshot_with<T: Serialize>(value: &T, extra: &[(&str, Value)]) -> Value 
     v
 }
 
-/// Writes `change` as made by `actor`. Call it with the change's transaction, before commit:
-/// the event then exists exactly when the change does.
-pub async fn record(db: &impl ConnectionTrait, actor: &Actor, change: Change) -> AppResult<()> {
+/// Writes `change` as made by `actor`. Only [`super::change::Change::record`] calls it, with
+/// the change's transaction, before commit: the event then exists exactly when the change does.
+pub async fn write(db: &impl ConnectionTrait, actor: &Actor, change: &Event) -> AppResult<()> {
     audit_event::ActiveModel {
         occurred_at: Set(Utc::now()),
         actor_token_id: Set(actor.token_id),
@@ -199,9 +258,9 @@ pub async fn record(db: &impl ConnectionTrait, actor: &Actor, change: Change) ->
         action: Set(change.action.to_owned()),
         subject_type: Set(change.subject.kind),
         subject_id: Set(change.subject.id),
-        subject_key: Set(change.subject.key),
-        before: Set(change.before),
-        after: Set(change.after),
+        subject_key: Set(change.subject.key.clone()),
+        before: Set(change.before.clone()),
+        after: Set(change.after.clone()),
         ..Default::default()
     }
     .insert(db)

@@ -1,0 +1,312 @@
+//! The one write transaction every change to the catalog takes: begin, apply commands, record
+//! history, bump the versions of the aggregates touched, commit, then announce.
+//!
+//! The version rule, written here once: a persona, journey or team has a `version`, and every
+//! committed change that touches the aggregate advances it by exactly one, whatever the change
+//! and however many of its rows it writes. A persona's roles, links and product relevance are
+//! part of the persona; a journey's stages, their owners and its persona narrowing are part of
+//! the journey; a team's members and persona alignments are part of the team; an external
+//! link is part of what it is attached to. People, products and tokens have no version.
+
+use super::audit::{self, Actor, Event};
+use super::events::{Committed, Listener, Notice, Silent};
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Utc};
+use entity::{journey, persona, team};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QuerySelect,
+};
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+
+/// How many times a command that lost a race with a concurrent transaction (and was rolled
+/// back whole) is run again before the editor hears `CONFLICT`.
+const CONTENTION_RETRIES: usize = 2;
+
+/// A versioned aggregate root, by row ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Aggregate {
+    /// A persona, with its roles, links and product relevance.
+    Persona(i32),
+    /// A journey, with its stages, their owners and its narrowing.
+    Journey(i32),
+    /// A team, with its members and alignments.
+    Team(i32),
+}
+
+impl Aggregate {
+    /// The aggregate's kind, as messages name it.
+    pub fn what(self) -> &'static str {
+        match self {
+            Self::Persona(_) => "persona",
+            Self::Journey(_) => "journey",
+            Self::Team(_) => "team",
+        }
+    }
+
+    fn id(self) -> i32 {
+        match self {
+            Self::Persona(id) | Self::Journey(id) | Self::Team(id) => id,
+        }
+    }
+}
+
+/// One change to the catalog: a plain value, checked when it was built (its fields are
+/// validated types), applied inside a [`Change`].
+pub trait Command: Send + Sync {
+    /// What applying it gives back (the row as it is now, a deleted row's ID, ...).
+    type Output: Send;
+
+    /// Applies the command within `change`. On an error nothing of the change commits.
+    fn apply(&self, change: &mut Change) -> impl Future<Output = AppResult<Self::Output>> + Send;
+}
+
+/// The road into the catalog: runs commands in write transactions and announces what they
+/// committed. Cheap to clone; every writer of a process shares one listener.
+#[derive(Clone)]
+pub struct Writer {
+    db: DatabaseConnection,
+    listener: Arc<dyn Listener>,
+}
+
+impl Writer {
+    /// A writer on `db` whose commits nobody listens to yet.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            listener: Arc::new(Silent),
+        }
+    }
+
+    /// The same writer, announcing every commit to `listener`.
+    #[must_use]
+    pub fn with_listener(mut self, listener: Arc<dyn Listener>) -> Self {
+        self.listener = listener;
+        self
+    }
+
+    /// The database written to.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Applies `cmd` as `actor` in a transaction of its own. A transaction the database rolled
+    /// back to let a concurrent one through is run again from the start (it applied nothing,
+    /// so it cannot apply twice); after the last try the editor hears `CONFLICT`.
+    pub async fn run<C: Command>(&self, actor: &Actor, cmd: &C) -> AppResult<C::Output> {
+        let mut tries = 0;
+        loop {
+            let attempt = async {
+                let mut change = self.begin(actor).await?;
+                let out = cmd.apply(&mut change).await?;
+                self.commit(change).await?;
+                Ok(out)
+            };
+            match attempt.await {
+                Err(AppError::Contention) if tries < CONTENTION_RETRIES => tries += 1,
+                result => return result,
+            }
+        }
+    }
+
+    /// Opens a change for several commands that commit together (a catalog file).
+    pub async fn begin(&self, actor: &Actor) -> AppResult<Change> {
+        let txn = crate::db::begin_write(&self.db).await?;
+        Ok(Change {
+            txn,
+            actor: actor.clone(),
+            now: Utc::now(),
+            touched: HashSet::new(),
+            notices: Vec::new(),
+        })
+    }
+
+    /// Commits `change`, then tells the listener what it committed.
+    pub async fn commit(&self, change: Change) -> AppResult<()> {
+        let Change {
+            txn,
+            actor,
+            now,
+            notices,
+            ..
+        } = change;
+        txn.commit().await?;
+        if !notices.is_empty() {
+            self.listener.committed(&Committed {
+                actor: actor.name,
+                at: now,
+                notices,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// An open write transaction: what commands read and write through, and where they record
+/// their history. Dropped without [`Writer::commit`], it rolls back.
+pub struct Change {
+    txn: DatabaseTransaction,
+    actor: Actor,
+    now: DateTime<Utc>,
+    touched: HashSet<Aggregate>,
+    notices: Vec<Notice>,
+}
+
+impl Change {
+    /// The transaction, for the command's reads and writes.
+    pub fn db(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// The time of the change: every row it writes gets it as `created_at` / `updated_at`.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Who makes the change.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Applies one more command within this change.
+    pub async fn apply<C: Command>(&mut self, cmd: &C) -> AppResult<C::Output> {
+        cmd.apply(self).await
+    }
+
+    /// Counts this change against `aggregate` now: its version advances by one (once per
+    /// change) and, on PostgreSQL, its row stays locked until commit, so concurrent edits of
+    /// the same aggregate are serialised from here on. `NOT_FOUND` when it no longer exists.
+    pub async fn touch(&mut self, aggregate: Aggregate, key: &str) -> AppResult<()> {
+        if self.touched.contains(&aggregate) {
+            return Ok(());
+        }
+        if self.bump(aggregate, None).await? == 0 {
+            return Err(AppError::not_found(aggregate.what(), key));
+        }
+        self.touched.insert(aggregate);
+        Ok(())
+    }
+
+    /// [`Change::touch`] for an editor who read the aggregate at version `expected`: `CONFLICT`
+    /// (changing nothing) when someone else changed it since.
+    pub async fn touch_at(
+        &mut self,
+        aggregate: Aggregate,
+        key: &str,
+        expected: i32,
+    ) -> AppResult<()> {
+        if self.bump(aggregate, Some(expected)).await? == 1 {
+            self.touched.insert(aggregate);
+            return Ok(());
+        }
+        match self.version_of(aggregate).await? {
+            Some(current) => Err(stale(aggregate.what(), key, current)),
+            None => Err(AppError::not_found(aggregate.what(), key)),
+        }
+    }
+
+    /// Records `event` in the history (actor, before, after) and counts it against the
+    /// aggregate its subject belongs to (see [`Change::touch`]); an aggregate this change
+    /// deleted has no version left to advance.
+    pub async fn record(&mut self, event: Event) -> AppResult<()> {
+        if let Some(root) = event.subject.root
+            && !self.touched.contains(&root)
+            && self.bump(root, None).await? > 0
+        {
+            self.touched.insert(root);
+        }
+        audit::write(&self.txn, &self.actor, &event).await?;
+        self.notices.push(Notice::of(&event));
+        Ok(())
+    }
+
+    /// Advances `aggregate`'s version (only from `expected`, when given); the rows changed.
+    async fn bump(&self, aggregate: Aggregate, expected: Option<i32>) -> AppResult<u64> {
+        let id = aggregate.id();
+        let now = self.now;
+        let result = match aggregate {
+            Aggregate::Persona(_) => {
+                use persona::Column as C;
+                let mut q = persona::Entity::update_many()
+                    .col_expr(C::Version, Expr::col(C::Version).add(1))
+                    .col_expr(C::UpdatedAt, Expr::value(now))
+                    .filter(C::Id.eq(id));
+                if let Some(v) = expected {
+                    q = q.filter(C::Version.eq(v));
+                }
+                q.exec(&self.txn).await?
+            }
+            Aggregate::Journey(_) => {
+                use journey::Column as C;
+                let mut q = journey::Entity::update_many()
+                    .col_expr(C::Version, Expr::col(C::Version).add(1))
+                    .col_expr(C::UpdatedAt, Expr::value(now))
+                    .filter(C::Id.eq(id));
+                if let Some(v) = expected {
+                    q = q.filter(C::Version.eq(v));
+                }
+                q.exec(&self.txn).await?
+            }
+            Aggregate::Team(_) => {
+                use team::Column as C;
+                let mut q = team::Entity::update_many()
+                    .col_expr(C::Version, Expr::col(C::Version).add(1))
+                    .col_expr(C::UpdatedAt, Expr::value(now))
+                    .filter(C::Id.eq(id));
+                if let Some(v) = expected {
+                    q = q.filter(C::Version.eq(v));
+                }
+                q.exec(&self.txn).await?
+            }
+        };
+        Ok(result.rows_affected)
+    }
+
+    /// The current version of `aggregate`, if it exists.
+    async fn version_of(&self, aggregate: Aggregate) -> AppResult<Option<i32>> {
+        let id = aggregate.id();
+        let db = &self.txn;
+        Ok(match aggregate {
+            Aggregate::Persona(_) => {
+                version::<persona::Entity, _>(db, persona::Column::Id, persona::Column::Version, id)
+                    .await?
+            }
+            Aggregate::Journey(_) => {
+                version::<journey::Entity, _>(db, journey::Column::Id, journey::Column::Version, id)
+                    .await?
+            }
+            Aggregate::Team(_) => {
+                version::<team::Entity, _>(db, team::Column::Id, team::Column::Version, id).await?
+            }
+        })
+    }
+}
+
+async fn version<E, C>(
+    db: &impl ConnectionTrait,
+    id_col: C,
+    version_col: C,
+    id: i32,
+) -> AppResult<Option<i32>>
+where
+    E: EntityTrait<Column = C>,
+    C: ColumnTrait,
+{
+    Ok(E::find()
+        .select_only()
+        .column(version_col)
+        .filter(id_col.eq(id))
+        .into_tuple::<i32>()
+        .one(db)
+        .await?)
+}
+
+/// The `CONFLICT` of an update whose `expectedVersion` is not the current one.
+pub fn stale(what: &str, key: &str, current: i32) -> AppError {
+    AppError::conflict(format!(
+        "{what} {key} was changed by someone else (current version {current}); reload it and retry"
+    ))
+}

@@ -1,0 +1,17 @@
+//! The catalog's rules: validated values, the commands that change the catalog, and the one
+//! write transaction they run in. Nothing here knows about GraphQL, HTTP or the command line
+//! (`tests/api/layers.rs` checks it): the API, the seed and the catalog importer all build
+//! commands and hand them to a [`change::Writer`].
+
+/// The history: who changed what, when, with the values before and after.
+pub mod audit;
+/// The write transaction: begin, commands, history, versions, commit, announce.
+pub mod change;
+/// What a committed change announces, and the hook that hears it.
+pub mod events;
+/// Lookups by slug that answer `NOT_FOUND`.
+pub mod find;
+/// External links on personas, journeys, stages and teams.
+pub mod link;
+/// Validated values: parse, don't check.
+pub mod types;
