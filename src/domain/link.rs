@@ -209,3 +209,133 @@ async fn subject_of(db: &impl ConnectionTrait, link: &external_link::Model) -> A
     };
     Subject::load(db, kind, link.subject_id).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testing::{editor, writer};
+    use entity::enums::{PersonaKind, Provenance, Status};
+
+    async fn persona(w: &crate::domain::change::Writer) -> persona::Model {
+        let now = chrono::Utc::now();
+        persona::ActiveModel {
+            slug: Set("dev".into()),
+            name: Set("Dev".into()),
+            kind: Set(PersonaKind::Dev),
+            status: Set(Status::Active),
+            pain_points: Set(serde_json::json!([])),
+            motivations: Set(serde_json::json!([])),
+            sort_order: Set(0),
+            provenance: Set(Provenance::Editor),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(w.db())
+        .await
+        .unwrap()
+    }
+
+    fn add(id: i32) -> AddExternalLink {
+        AddExternalLink {
+            subject: LinkSubject {
+                kind: SubjectType::Persona,
+                id,
+            },
+            subject_key: "dev".into(),
+            label: Name::parse("label", "Deck").unwrap(),
+            url: Url::parse("url", "https://example.com/deck").unwrap(),
+            kind: LinkKind::Slides,
+            access: LinkAccess::Internal,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_link_is_a_change_to_its_subject_and_is_in_its_history() {
+        let w = writer().await;
+        let p = persona(&w).await;
+        let link = w.run(&editor(), &add(p.id)).await.unwrap();
+        let after = persona::Entity::find_by_id(p.id)
+            .one(w.db())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(after.version, 2, "a new link bumps the persona once");
+        let events = entity::audit_event::Entity::find()
+            .all(w.db())
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "addExternalLink");
+        assert_eq!(events[0].subject_key.as_deref(), Some("dev"));
+        assert_eq!(events[0].actor_name, "editor");
+        let remove = RemoveExternalLink {
+            id: link.id,
+            key: "x".into(),
+        };
+        w.run(&editor(), &remove).await.unwrap();
+        assert!(matches!(
+            w.run(&editor(), &remove).await,
+            Err(AppError::NotFound { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_link_to_a_missing_subject_is_not_found_and_writes_nothing() {
+        let w = writer().await;
+        let err = w.run(&editor(), &add(42)).await.unwrap_err();
+        assert_eq!(err.to_string(), "subject not found: dev");
+        assert_eq!(
+            external_link::Entity::find()
+                .all(w.db())
+                .await
+                .unwrap()
+                .len(),
+            0
+        );
+        assert_eq!(
+            entity::audit_event::Entity::find()
+                .all(w.db())
+                .await
+                .unwrap()
+                .len(),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn removing_a_subjects_links_removes_only_its_own() {
+        let w = writer().await;
+        let p = persona(&w).await;
+        w.run(&editor(), &add(p.id)).await.unwrap();
+        let mut change = w.begin(&editor()).await.unwrap();
+        remove_links_of(&change, SubjectType::Team, [p.id])
+            .await
+            .unwrap();
+        assert_eq!(
+            external_link::Entity::find()
+                .all(change.db())
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        remove_links_of(&change, SubjectType::Persona, [p.id])
+            .await
+            .unwrap();
+        assert_eq!(
+            external_link::Entity::find()
+                .all(change.db())
+                .await
+                .unwrap()
+                .len(),
+            0
+        );
+        change
+            .record(Event::deleted("x", Subject::persona(&p), snapshot(&p)))
+            .await
+            .unwrap();
+        w.commit(change).await.unwrap();
+    }
+}

@@ -15,3 +15,6 @@ pub mod find;
 pub mod link;
 /// Validated values: parse, don't check.
 pub mod types;
+
+#[cfg(test)]
+mod testing;

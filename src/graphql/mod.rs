@@ -6,6 +6,7 @@ pub mod external_link;
 pub mod history;
 pub mod http;
 pub mod id;
+pub mod input;
 pub mod journey;
 pub mod loaders;
 pub mod node;
