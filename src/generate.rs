@@ -22,7 +22,8 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
     IntoActiveModel, Iterable, PaginatorTrait,
 };
-use serde_json::json;
+use crate::domain::types::{Email, LongText, Name, Position, ShortText, Slug, TextList, text_of};
+use crate::error::{AppError, AppResult};
 use std::time::{Duration, Instant};
 
 /// The size and shape of a synthetic catalog (`persona-graph generate --help`).
@@ -105,6 +106,9 @@ pub enum GenerateError {
     /// The database failed.
     #[error("database error: {0}")]
     Db(#[from] DbErr),
+    /// A generated value broke a rule of the catalog (a defect of the generator).
+    #[error("generated an invalid value: {0}")]
+    Invalid(#[from] AppError),
 }
 
 /// The `created_at` and `updated_at` of every generated row, fixed so that reruns match.
@@ -136,7 +140,7 @@ pub async fn run(
     opts: &GenerateOptions,
 ) -> Result<GenerateReport, GenerateError> {
     let started = Instant::now();
-    let catalog = build(opts);
+    let catalog = build(opts)?;
     let txn = crate::db::begin_write(db).await?;
     if opts.replace {
         clear(&txn).await?;
@@ -311,21 +315,43 @@ const STREAM_TEAMS: u64 = 2;
 const STREAM_PEOPLE: u64 = 3;
 const STREAM_JOURNEYS: u64 = 4;
 
-/// Builds every row in memory: ids from 1 in each table, in generation order.
-fn build(opts: &GenerateOptions) -> Catalog {
+/// Builds every row in memory: ids from 1 in each table, in generation order. Every value
+/// goes through the domain's validated types, so a generated catalog obeys the same rules as
+/// one built through the API.
+fn build(opts: &GenerateOptions) -> AppResult<Catalog> {
     let now = timestamp();
     let mut c = Catalog::default();
-    personas(opts, now, &mut c);
-    teams_and_people(opts, now, &mut c);
-    journeys(opts, now, &mut c);
-    c
+    personas(opts, now, &mut c)?;
+    teams_and_people(opts, now, &mut c)?;
+    journeys(opts, now, &mut c)?;
+    Ok(c)
+}
+
+fn slug(v: String) -> AppResult<String> {
+    Slug::parse("slug", &v).map(String::from)
+}
+
+fn name(v: String) -> AppResult<String> {
+    Name::parse("name", &v).map(String::from)
+}
+
+fn text(v: String) -> AppResult<Option<String>> {
+    ShortText::parse_optional("text", Some(&v)).map(text_of)
+}
+
+fn long_text(v: String) -> AppResult<Option<String>> {
+    LongText::parse_optional("description", Some(&v)).map(text_of)
+}
+
+fn list(v: Vec<String>) -> AppResult<serde_json::Value> {
+    TextList::parse("list", &v).map(|l| l.to_json())
 }
 
 fn id(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-fn personas(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog) {
+fn personas(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog) -> AppResult<()> {
     let mut d = Draw::new(opts.seed, STREAM_PERSONAS);
     let roles = opts.roles_per_persona as usize;
     for i in 1..=opts.personas {
@@ -340,18 +366,18 @@ fn personas(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog) {
         let persona_id = id(c.personas.len() + 1);
         c.personas.push(persona::Model {
             id: persona_id,
-            slug: persona_slug(i),
-            name: format!("{flavour} {title} {i}"),
+            slug: slug(persona_slug(i))?,
+            name: name(format!("{flavour} {title} {i}"))?,
             kind,
             status: Status::Active,
-            summary: Some(format!("{title} who {}.", d.pick(GOALS))),
-            description: Some(format!(
+            summary: text(format!("{title} who {}.", d.pick(GOALS)))?,
+            description: long_text(format!(
                 "Synthetic persona {i} for load tests. {} {}",
                 d.pick(CONTEXTS),
                 d.pick(CONTEXTS)
-            )),
-            pain_points: json!(d.phrases(PAINS, 4)),
-            motivations: json!(d.phrases(MOTIVATIONS, 3)),
+            ))?,
+            pain_points: list(d.phrases(PAINS, 4))?,
+            motivations: list(d.phrases(MOTIVATIONS, 3))?,
             pain_intensity: d.chance(80).then(|| {
                 *d.pick(&[
                     PainIntensity::Low,
@@ -376,7 +402,7 @@ fn personas(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog) {
             c.roles.push(role::Model {
                 id: id(c.roles.len() + 1),
                 persona_id,
-                title: ROLE_TITLES[pick].to_owned(),
+                title: name(ROLE_TITLES[pick].to_owned())?,
                 sort_order: id(k + 1),
                 created_at: now,
                 updated_at: now,
@@ -387,26 +413,27 @@ fn personas(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog) {
             c.roles.push(role::Model {
                 id: id(c.roles.len() + 1),
                 persona_id,
-                title: format!("{} {}", ROLE_TITLES[k % pool], k / pool + 1),
+                title: name(format!("{} {}", ROLE_TITLES[k % pool], k / pool + 1))?,
                 sort_order: id(k + 1),
                 created_at: now,
                 updated_at: now,
             });
         }
     }
+    Ok(())
 }
 
-fn teams_and_people(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog) {
+fn teams_and_people(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog) -> AppResult<()> {
     let mut d = Draw::new(opts.seed, STREAM_TEAMS);
     let departments: Vec<Department> = Department::iter().collect();
     for t in 1..=opts.teams {
         let department = departments[(t as usize - 1) % departments.len()];
         c.teams.push(team::Model {
             id: id(t as usize),
-            slug: team_slug(t),
-            name: format!("{} {} {t}", d.pick(TEAM_WORDS), department_name(department)),
+            slug: slug(team_slug(t))?,
+            name: name(format!("{} {} {t}", d.pick(TEAM_WORDS), department_name(department)))?,
             department,
-            description: Some(format!("Synthetic team {t}: {}.", d.pick(TEAM_FOCUS))),
+            description: long_text(format!("Synthetic team {t}: {}.", d.pick(TEAM_FOCUS)))?,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -421,9 +448,13 @@ fn teams_and_people(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog)
         let last = p.pick(LAST_NAMES);
         c.people.push(person::Model {
             id: id(k),
-            slug: format!("person-{k}"),
-            name: format!("{first} {last}"),
-            email: p.chance(90).then(|| format!("person-{k}@example.com")),
+            slug: slug(format!("person-{k}"))?,
+            name: name(format!("{first} {last}"))?,
+            email: Email::parse_optional(
+                "email",
+                p.chance(90).then(|| format!("person-{k}@example.com")).as_deref(),
+            )?
+            .map(String::from),
             created_at: now,
             updated_at: now,
         });
@@ -445,9 +476,10 @@ fn teams_and_people(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog)
             });
         }
     }
+    Ok(())
 }
 
-fn journeys(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog) {
+fn journeys(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog) -> AppResult<()> {
     let mut d = Draw::new(opts.seed, STREAM_JOURNEYS);
     // Members of each team, lead first, for the DRIs.
     let mut members: Vec<Vec<i32>> = vec![Vec::new(); opts.teams as usize];
@@ -464,12 +496,12 @@ fn journeys(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog) {
             };
             c.journeys.push(journey::Model {
                 id: journey_id,
-                slug: journey_slug(kind, j),
-                name: format!("{label} journey {j}"),
-                description: Some(format!(
+                slug: slug(journey_slug(kind, j))?,
+                name: name(format!("{label} journey {j}"))?,
+                description: long_text(format!(
                     "Synthetic journey {j} of the {} persona kind.",
                     kind.as_str()
-                )),
+                ))?,
                 persona_kind: kind,
                 status: Status::Active,
                 provenance: Provenance::Illustrative,
@@ -487,12 +519,12 @@ fn journeys(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog) {
                 c.stages.push(journey_stage::Model {
                     id: stage_id,
                     journey_id,
-                    key: key.to_owned(),
-                    name: name.to_owned(),
-                    position: id(pos + 1),
-                    goal: Some(format!("The persona {}.", d.pick(GOALS))),
-                    entry_criteria: Some(format!("Entered when {}.", d.pick(SIGNALS))),
-                    exit_criteria: Some(format!("Left when {}.", d.pick(SIGNALS))),
+                    key: slug(key.to_owned())?,
+                    name: self::name(name.to_owned())?,
+                    position: Position::of_index(pos).get(),
+                    goal: text(format!("The persona {}.", d.pick(GOALS)))?,
+                    entry_criteria: text(format!("Entered when {}.", d.pick(SIGNALS)))?,
+                    exit_criteria: text(format!("Left when {}.", d.pick(SIGNALS)))?,
                     created_at: now,
                     updated_at: now,
                 });
@@ -500,6 +532,7 @@ fn journeys(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog) {
             }
         }
     }
+    Ok(())
 }
 
 /// 2 to 4 owning teams of a stage: the first ACCOUNTABLE (its lead as DRI), except for every
@@ -749,7 +782,7 @@ mod tests {
 
     #[test]
     fn the_same_options_build_the_same_rows() {
-        let (a, b) = (build(&small()), build(&small()));
+        let (a, b) = (build(&small()).unwrap(), build(&small()).unwrap());
         assert_eq!(a.personas, b.personas);
         assert_eq!(a.roles, b.roles);
         assert_eq!(a.ownerships, b.ownerships);
@@ -761,8 +794,9 @@ mod tests {
         let big = build(&GenerateOptions {
             personas: 300,
             ..small()
-        });
-        let little = build(&small());
+        })
+        .unwrap();
+        let little = build(&small()).unwrap();
         assert_eq!(little.personas[..], big.personas[..30]);
         assert_eq!(little.stages, big.stages);
         assert_eq!(little.ownerships, big.ownerships);
@@ -771,7 +805,7 @@ mod tests {
 
     #[test]
     fn every_stage_has_at_most_one_accountable_owner_and_some_have_none() {
-        let c = build(&small());
+        let c = build(&small()).unwrap();
         let mut accountable = std::collections::HashMap::new();
         for o in &c.ownerships {
             if o.responsibility == Responsibility::Accountable {
@@ -785,7 +819,7 @@ mod tests {
 
     #[test]
     fn dris_are_members_of_their_team() {
-        let c = build(&small());
+        let c = build(&small()).unwrap();
         for o in &c.ownerships {
             if let Some(p) = o.person_id {
                 assert!(

@@ -190,6 +190,12 @@ impl Change {
         Ok(())
     }
 
+    /// Marks `aggregate` as created by this change: it starts at version 1, and what else the
+    /// change adds to it (roles, stages, members) is part of that first version.
+    pub fn created(&mut self, aggregate: Aggregate) {
+        self.touched.insert(aggregate);
+    }
+
     /// [`Change::touch`] for an editor who read the aggregate at version `expected`: `CONFLICT`
     /// (changing nothing) when someone else changed it since.
     pub async fn touch_at(

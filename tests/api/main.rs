@@ -16,6 +16,7 @@ mod hostile;
 mod http;
 mod indexes;
 mod journeys;
+mod layers;
 mod limits;
 mod nested_connections;
 mod nested_reads;
