@@ -8,6 +8,7 @@
 //! fields the file leaves out are set on insert and left alone afterwards.
 
 pub mod model;
+mod valid;
 
 use chrono::{DateTime, Utc};
 use entity::enums::{MembershipRole, Provenance, Responsibility, Status, SubjectType};
@@ -113,7 +114,7 @@ pub fn parse(text: &str) -> Result<Catalog, DbErr> {
 /// stage it names must be defined in it, keys must not repeat, and each DRI must be a member
 /// of the accountable team. Reports every problem at once.
 pub fn check(c: &Catalog) -> Result<(), DbErr> {
-    let mut p = Problems::default();
+    let mut p = Problems(valid::problems(c));
     let products = p.defined("product", c.products.iter().map(|x| x.slug.as_str()));
     let personas = p.defined("persona", c.personas.iter().map(|x| x.slug.as_str()));
     let teams = p.defined("team", c.teams.iter().map(|x| x.slug.as_str()));
