@@ -87,7 +87,7 @@ pub enum Command {
     /// Fill an empty database with a deterministic synthetic catalog (for benchmarks) and exit.
     Generate(crate::generate::GenerateOptions),
     /// Create, list or revoke API tokens.
-    Token(crate::auth::TokenArgs),
+    Token(crate::token_cli::TokenArgs),
 }
 
 /// Options of `serve` (also accepted without the subcommand, since `serve` is the default).

@@ -2,7 +2,7 @@
 
 /// HTTP application: routes, middleware, serving.
 pub mod app;
-/// API tokens and the access rules: who may do what.
+/// The caller of a request and the access rules: who may do what.
 pub mod auth;
 /// The seed catalog and its idempotent loader.
 pub mod catalog;
@@ -24,3 +24,5 @@ pub mod graphql;
 pub mod limits;
 /// Rate limiting per API token and per client.
 pub mod ratelimit;
+/// `token`: create, list and revoke API tokens from the command line.
+pub mod token_cli;

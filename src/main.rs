@@ -27,7 +27,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token(args) => {
             let conn = open(&cli.global).await?;
-            let out = persona_graph::auth::run_command(&conn, &args.command)
+            let out = persona_graph::token_cli::run_command(&conn, &args.command)
                 .await
                 .context("running the token command")?;
             eprint!("{}", out.stderr);

@@ -13,6 +13,10 @@ pub mod events;
 pub mod find;
 /// External links on personas, journeys, stages and teams.
 pub mod link;
+/// Products, and how relevant each is to a persona.
+pub mod product;
+/// API tokens: names, secrets and their hashes, creation and revocation.
+pub mod token;
 /// Validated values: parse, don't check.
 pub mod types;
 

@@ -1,22 +1,18 @@
 //! Products and how relevant each is to a persona: the `Product` and `ProductRelevance`
-//! objects, their queries and their mutations.
+//! objects, their queries, and their mutations, which hand their commands to
+//! `domain::product`.
 
 use super::enums::{Provenance, RelevanceLevel};
+use super::input::optional_text;
 use super::loaders::{PersonaById, ProductById};
-use super::persona::DeletePayload;
-use super::persona::Persona;
-use super::{begin_write, db, history, id, referenced, validate};
-use crate::domain::audit::{self, Actor, Event, Subject};
+use super::persona::{DeletePayload, Persona};
+use super::{apply, db, id, referenced};
+use crate::domain::product as domain;
+use crate::domain::types::{Name, Slug};
 use crate::error::{AppError, AppResult};
 use async_graphql::{Context, ID, InputObject, Object, Result, ResultExt, SimpleObject};
-use chrono::Utc;
-use entity::{enums, persona_product_relevance, product};
-use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::LockType;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-};
+use entity::{persona_product_relevance, product};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 /// A product sold to the personas.
 pub struct Product(pub product::Model);
@@ -171,168 +167,48 @@ pub struct RemoveProductRelevanceInput {
     pub product: String,
 }
 
-async fn create_product(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: CreateProductInput,
-) -> AppResult<product::Model> {
-    let slug = validate::slug("slug", &input.slug)?;
-    let name = validate::name("name", &input.name)?;
-    let txn = begin_write(db).await?;
-    let now = Utc::now();
-    let row = product::ActiveModel {
-        slug: Set(slug.clone()),
-        name: Set(name),
-        provenance: Set(enums::Provenance::Editor),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+impl CreateProductInput {
+    fn command(&self) -> AppResult<domain::CreateProduct> {
+        Ok(domain::CreateProduct {
+            slug: Slug::parse("slug", &self.slug)?,
+            name: Name::parse("name", &self.name)?,
+        })
     }
-    .insert(&txn)
-    .await
-    .map_err(|e| AppError::on_unique(e, format!("a product with slug {slug} already exists")))?;
-    let change = Event::created(
-        "createProduct",
-        Subject::product(&row),
-        audit::snapshot(&row),
-    );
-    audit::write(&txn, actor, &change).await?;
-    txn.commit().await?;
-    Ok(row)
 }
 
-async fn update_product(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: UpdateProductInput,
-) -> AppResult<product::Model> {
-    let name = validate::name("name", &input.name)?;
-    let txn = begin_write(db).await?;
-    let current = crate::domain::find::product_by_slug(&txn, &input.slug).await?;
-    // Locked now rather than by the update, so `current` is what the update changes.
-    let current = product::Entity::find_by_id(current.id)
-        .lock(LockType::NoKeyUpdate)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("product", &input.slug))?;
-    let mut row = current.clone().into_active_model();
-    row.name = Set(name);
-    row.updated_at = Set(Utc::now());
-    let row = row.update(&txn).await?;
-    let change = Event::updated(
-        "updateProduct",
-        Subject::product(&row),
-        audit::snapshot(&current),
-        audit::snapshot(&row),
-    );
-    audit::write(&txn, actor, &change).await?;
-    txn.commit().await?;
-    Ok(row)
+impl UpdateProductInput {
+    fn command(self) -> AppResult<domain::UpdateProduct> {
+        Ok(domain::UpdateProduct {
+            name: Name::parse("name", &self.name)?,
+            slug: self.slug,
+        })
+    }
 }
 
-async fn delete_product(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: DeleteProductInput,
-) -> AppResult<ID> {
-    let txn = begin_write(db).await?;
-    let row = crate::domain::find::product_by_slug(&txn, &input.slug).await?;
-    let row = product::Entity::find_by_id(row.id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("product", &input.slug))?;
-    product::Entity::delete_by_id(row.id).exec(&txn).await?;
-    let change = Event::deleted(
-        "deleteProduct",
-        Subject::product(&row),
-        audit::snapshot(&row),
-    );
-    audit::write(&txn, actor, &change).await?;
-    txn.commit().await?;
-    Ok(id::encode("Product", row.id))
+impl DeleteProductInput {
+    fn command(self) -> AppResult<domain::DeleteProduct> {
+        Ok(domain::DeleteProduct { slug: self.slug })
+    }
 }
 
-async fn set_relevance(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: SetProductRelevanceInput,
-) -> AppResult<persona_product_relevance::Model> {
-    use persona_product_relevance::{ActiveModel, Column, Entity};
-    let note = validate::optional("note", input.note.as_deref(), validate::TEXT_MAX)?;
-    let txn = begin_write(db).await?;
-    let persona = crate::domain::find::persona_by_slug(&txn, &input.persona).await?;
-    let product = crate::domain::find::product_by_slug(&txn, &input.product).await?;
-    let now = Utc::now();
-    let existing = Entity::find()
-        .filter(Column::PersonaId.eq(persona.id))
-        .filter(Column::ProductId.eq(product.id))
-        .lock(LockType::NoKeyUpdate)
-        .one(&txn)
-        .await?;
-    let slug = [("product", product.slug.clone().into())];
-    let before = existing.as_ref().map(|b| audit::snapshot_with(b, &slug));
-    let row = match existing {
-        Some(row) => {
-            let mut row = row.into_active_model();
-            row.level = Set(input.level.into());
-            row.note = Set(note);
-            row.provenance = Set(enums::Provenance::Editor);
-            row.updated_at = Set(now);
-            row.update(&txn).await?
-        }
-        None => ActiveModel {
-            persona_id: Set(persona.id),
-            product_id: Set(product.id),
-            level: Set(input.level.into()),
-            note: Set(note),
-            provenance: Set(enums::Provenance::Editor),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await
-        .map_err(|e| AppError::on_unique(e, "the relevance was set concurrently; retry"))?,
-    };
-    let after = audit::snapshot_with(&row, &slug);
-    let subject = Subject::persona(&persona);
-    let change = match before {
-        Some(b) => Event::updated("setProductRelevance", subject, b, after),
-        None => Event::created("setProductRelevance", subject, after),
-    };
-    audit::write(&txn, actor, &change).await?;
-    txn.commit().await?;
-    Ok(row)
+impl SetProductRelevanceInput {
+    fn command(self) -> AppResult<domain::SetProductRelevance> {
+        Ok(domain::SetProductRelevance {
+            note: optional_text("note", self.note.as_deref())?,
+            level: self.level.into(),
+            persona: self.persona,
+            product: self.product,
+        })
+    }
 }
 
-async fn remove_relevance(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    input: RemoveProductRelevanceInput,
-) -> AppResult<ID> {
-    use persona_product_relevance::{Column, Entity};
-    let txn = begin_write(db).await?;
-    let persona = crate::domain::find::persona_by_slug(&txn, &input.persona).await?;
-    let product = crate::domain::find::product_by_slug(&txn, &input.product).await?;
-    let row = Entity::find()
-        .filter(Column::PersonaId.eq(persona.id))
-        .filter(Column::ProductId.eq(product.id))
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or_else(|| {
-            AppError::not_found(
-                "product relevance",
-                format!("{}/{}", persona.slug, product.slug),
-            )
-        })?;
-    Entity::delete_by_id(row.id).exec(&txn).await?;
-    let before = audit::snapshot_with(&row, &[("product", product.slug.clone().into())]);
-    let change = Event::deleted("removeProductRelevance", Subject::persona(&persona), before);
-    audit::write(&txn, actor, &change).await?;
-    txn.commit().await?;
-    Ok(id::encode("ProductRelevance", row.id))
+impl RemoveProductRelevanceInput {
+    fn command(self) -> AppResult<domain::RemoveProductRelevance> {
+        Ok(domain::RemoveProductRelevance {
+            persona: self.persona,
+            product: self.product,
+        })
+    }
 }
 
 /// Product mutations.
@@ -347,9 +223,7 @@ impl ProductMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new product.")] input: CreateProductInput,
     ) -> Result<ProductPayload> {
-        let row = create_product(db(ctx).extend()?, &history::actor(ctx)?, input)
-            .await
-            .extend()?;
+        let row = apply(ctx, input.command()).await?;
         Ok(ProductPayload {
             product: Product(row),
         })
@@ -360,9 +234,7 @@ impl ProductMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The product and its new name.")] input: UpdateProductInput,
     ) -> Result<ProductPayload> {
-        let row = update_product(db(ctx).extend()?, &history::actor(ctx)?, input)
-            .await
-            .extend()?;
+        let row = apply(ctx, input.command()).await?;
         Ok(ProductPayload {
             product: Product(row),
         })
@@ -373,10 +245,10 @@ impl ProductMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The product to delete.")] input: DeleteProductInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = delete_product(db(ctx).extend()?, &history::actor(ctx)?, input)
-            .await
-            .extend()?;
-        Ok(DeletePayload { deleted_id })
+        let id = apply(ctx, input.command()).await?;
+        Ok(DeletePayload {
+            deleted_id: id::encode("Product", id),
+        })
     }
     /// Sets how relevant a product is to a persona (creates or replaces the judgement).
     async fn set_product_relevance(
@@ -385,9 +257,7 @@ impl ProductMutation {
         #[graphql(desc = "The persona, the product and the level.")]
         input: SetProductRelevanceInput,
     ) -> Result<SetProductRelevancePayload> {
-        let row = set_relevance(db(ctx).extend()?, &history::actor(ctx)?, input)
-            .await
-            .extend()?;
+        let row = apply(ctx, input.command()).await?;
         Ok(SetProductRelevancePayload {
             relevance: ProductRelevance(row),
         })
@@ -398,9 +268,9 @@ impl ProductMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The persona and the product.")] input: RemoveProductRelevanceInput,
     ) -> Result<DeletePayload> {
-        let deleted_id = remove_relevance(db(ctx).extend()?, &history::actor(ctx)?, input)
-            .await
-            .extend()?;
-        Ok(DeletePayload { deleted_id })
+        let id = apply(ctx, input.command()).await?;
+        Ok(DeletePayload {
+            deleted_id: id::encode("ProductRelevance", id),
+        })
     }
 }

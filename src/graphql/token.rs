@@ -1,14 +1,13 @@
 //! API tokens over GraphQL: the `ApiToken` object, `currentToken`, and the admins' `apiTokens`,
-//! `createApiToken` and `revokeApiToken`. A secret is shown once, when it is created; hashes
-//! are never exposed.
+//! `createApiToken` and `revokeApiToken`, which hand their commands to `domain::token`. A secret
+//! is shown once, when it is created; hashes are never exposed.
 
 use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
-use super::{db, id};
-use crate::auth::{self, Caller, RequireRole, TokenRef};
-use crate::error::AppError;
-use async_graphql::{
-    Context, Enum, ErrorExtensions, ID, InputObject, Object, Result, ResultExt, SimpleObject,
-};
+use super::{apply, db, id};
+use crate::auth::{Caller, RequireRole};
+use crate::domain::token::{self as domain, TokenName, TokenRef};
+use crate::error::{AppError, AppResult};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, ResultExt, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::api_token::{self, TokenRole};
 use sea_orm::EntityTrait;
@@ -80,7 +79,7 @@ impl ApiToken {
     }
     /// Whether it is accepted now: neither revoked nor expired.
     async fn active(&self) -> bool {
-        auth::is_active(&self.0, Utc::now())
+        domain::is_active(&self.0, Utc::now())
     }
 }
 
@@ -173,6 +172,27 @@ pub struct RevokeApiTokenPayload {
     pub token: ApiToken,
 }
 
+impl CreateApiTokenInput {
+    fn command(self) -> AppResult<domain::CreateApiToken> {
+        Ok(domain::CreateApiToken {
+            name: TokenName::parse("name", &self.name)?,
+            role: self.role.into(),
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+impl RevokeApiTokenInput {
+    fn command(self) -> AppResult<domain::RevokeApiToken> {
+        let which = match (&self.id, self.name) {
+            (Some(gid), None) => TokenRef::Id(id::decode_as(gid, "ApiToken", "id")?),
+            (None, Some(name)) => TokenRef::Name(name),
+            _ => return Err(AppError::bad_input("id", "give either id or name")),
+        };
+        Ok(domain::RevokeApiToken { which })
+    }
+}
+
 /// Token mutations (admins only).
 #[derive(Default)]
 pub struct TokenMutation;
@@ -186,19 +206,10 @@ impl TokenMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The token's name, role and expiry.")] input: CreateApiTokenInput,
     ) -> Result<CreateApiTokenPayload> {
-        let actor = auth::actor(ctx).map_err(|e| e.extend())?;
-        let (row, secret) = auth::create_token(
-            db(ctx).extend()?,
-            &actor,
-            &input.name,
-            input.role.into(),
-            input.expires_at,
-        )
-        .await
-        .extend()?;
+        let created = apply(ctx, input.command()).await?;
         Ok(CreateApiTokenPayload {
-            token: ApiToken(row),
-            secret,
+            token: ApiToken(created.token),
+            secret: created.secret,
         })
     }
 
@@ -210,17 +221,7 @@ impl TokenMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The token to revoke: its ID or its name.")] input: RevokeApiTokenInput,
     ) -> Result<RevokeApiTokenPayload> {
-        let actor = auth::actor(ctx).map_err(|e| e.extend())?;
-        let which = match (&input.id, input.name) {
-            (Some(gid), None) => TokenRef::Id(id::decode_as(gid, "ApiToken", "id").extend()?),
-            (None, Some(name)) => TokenRef::Name(name),
-            _ => {
-                return Err(AppError::bad_input("id", "give either id or name").extend());
-            }
-        };
-        let row = auth::revoke_token(db(ctx).extend()?, &actor, &which)
-            .await
-            .extend()?;
+        let row = apply(ctx, input.command()).await?;
         Ok(RevokeApiTokenPayload {
             token: ApiToken(row),
         })

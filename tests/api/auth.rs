@@ -6,7 +6,8 @@
 use crate::helpers::{TestApp, digest, error_code};
 use entity::api_token::{self, TokenRole};
 use persona_graph::config::Settings;
-use persona_graph::{auth, graphql};
+use persona_graph::domain::token::hash_secret;
+use persona_graph::graphql;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 use serde_json::{Map, Value, json};
 use std::process::Command;
@@ -252,7 +253,7 @@ async fn unknown_malformed_expired_and_revoked_tokens_are_refused_with_401_even_
         .await
         .unwrap()
         .into_iter()
-        .find(|t| t.token_hash == auth::hash_secret(&expired))
+        .find(|t| t.token_hash == hash_secret(&expired))
         .unwrap();
     let mut active = row.into_active_model();
     active.expires_at = Set(Some(chrono::Utc::now() - chrono::Duration::hours(1)));
@@ -454,7 +455,7 @@ async fn tokens_are_stored_only_as_hashes_and_never_exposed() {
         .to_owned();
     let rows = api_token::Entity::find().all(&app.db).await.unwrap();
     let row = rows.iter().find(|t| t.name == "hashed").unwrap();
-    assert_eq!(row.token_hash, auth::hash_secret(&secret));
+    assert_eq!(row.token_hash, hash_secret(&secret));
     assert_eq!(row.token_hash.len(), 64);
     // No column of any token row holds a secret.
     for t in &rows {
@@ -552,7 +553,7 @@ async fn the_command_line_creates_lists_and_revokes_tokens() {
     assert!(ok);
     let line = list.lines().find(|l| l.contains("dashboards")).unwrap();
     assert!(line.contains("viewer") && line.contains("active"), "{line}");
-    let hash = auth::hash_secret(secret);
+    let hash = hash_secret(secret);
     assert!(!list.contains(secret) && !list.contains(&hash), "{list}");
 
     let (ok, _, stderr) = token_cli(&app, &["create", "--name", "dashboards", "--role", "admin"]);

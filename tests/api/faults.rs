@@ -9,8 +9,7 @@
 use entity::api_token::TokenRole;
 use persona_graph::config::Settings;
 use persona_graph::db::PoolSettings;
-use persona_graph::domain::audit::Actor;
-use persona_graph::{app, auth, db};
+use persona_graph::{app, db};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
@@ -190,10 +189,7 @@ impl Service {
             .await
             .expect("connect to the test server");
         db::migrate(&conn).await.expect("migrate");
-        let (_, token) =
-            auth::create_token(&conn, &Actor::cli(), "faults", TokenRole::Editor, None)
-                .await
-                .expect("create a token");
+        let token = crate::helpers::create_token(&conn, "faults", TokenRole::Editor, None).await;
         let router = app::router(app::AppState::with_settings(conn, Settings::default()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -4,11 +4,32 @@
 use entity::api_token::TokenRole;
 use persona_graph::config::Settings;
 use persona_graph::domain::audit::Actor;
-use persona_graph::{app, auth, catalog, db};
+use persona_graph::domain::change::Writer;
+use persona_graph::domain::token::{CreateApiToken, TokenName, role_name};
+use persona_graph::{app, catalog, db};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Creates a token named `name` with `role`, as the command line does; returns its secret.
+pub async fn create_token(
+    db: &DatabaseConnection,
+    name: &str,
+    role: TokenRole,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    let cmd = CreateApiToken {
+        name: TokenName::parse("name", name).expect("a valid token name"),
+        role,
+        expires_at,
+    };
+    Writer::new(db.clone())
+        .run(&Actor::cli(), &cmd)
+        .await
+        .expect("create a test token")
+        .secret
+}
 
 /// A running service over its own database.
 pub struct TestApp {
@@ -138,10 +159,7 @@ impl TestApp {
             }
         });
         db::migrate(&conn).await.expect("migrate the test database");
-        let (_, admin_token) =
-            auth::create_token(&conn, &Actor::cli(), "test-admin", TokenRole::Admin, None)
-                .await
-                .expect("create the test admin token");
+        let admin_token = create_token(&conn, "test-admin", TokenRole::Admin, None).await;
         let router = app::router(app::AppState::with_settings(conn.clone(), settings));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -224,11 +242,8 @@ impl TestApp {
     ) -> String {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let name = format!("test-{}-{n}", auth::role_name(role));
-        auth::create_token(&self.db, &Actor::cli(), &name, role, expires_at)
-            .await
-            .expect("create a test token")
-            .1
+        let name = format!("test-{}-{n}", role_name(role));
+        create_token(&self.db, &name, role, expires_at).await
     }
 
     /// POSTs a GraphQL request that must succeed and returns its `data`.
