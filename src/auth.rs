@@ -9,7 +9,7 @@
 
 use crate::domain::audit::{self, Actor, Event, Subject};
 use crate::error::{AppError, AppResult};
-use async_graphql::{Context, ErrorExtensions, Guard, ServerError};
+use async_graphql::{Context, ErrorExtensions, Guard};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use entity::api_token::{self, TokenRole};
@@ -350,11 +350,6 @@ impl Guard for RequireRole {
             .map(|_| ())
             .map_err(|e| e.extend())
     }
-}
-
-/// A refusal as the GraphQL error it is sent as (for the HTTP handler).
-pub fn request_error(e: &AccessError) -> ServerError {
-    e.extend().into_server_error(Default::default())
 }
 
 /// `persona-graph token ...`: manage API tokens from the command line.
