@@ -196,7 +196,7 @@ fn npm_error_summary(stderr: &str) -> String {
     }
 }
 
-/// The Rust source `src/graphiql.rs` includes: the pinned versions and, when `assets` is
+/// The Rust source `src/http/graphiql.rs` includes: the pinned versions and, when `assets` is
 /// given, each file's bytes.
 fn generate(versions: &[(String, String)], assets: Option<&Path>, fallback_reason: &str) -> String {
     let version_of = |package: &str| {

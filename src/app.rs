@@ -1,17 +1,20 @@
-//! The HTTP application: state, routes, middleware and graceful serving.
+//! The running service: its shared state (database, schema, settings, request limits), the
+//! router that stacks the HTTP transport's pieces (`crate::http`) with their middleware, and
+//! serving with graceful shutdown.
 
 use crate::config::Settings;
-use crate::graphiql;
-use crate::graphql::http::{self, GraphqlState};
-use crate::graphql::response_cache::ResponseCache;
 use crate::graphql::{AppSchema, build_schema};
-use crate::limits::{self, Guard};
-use crate::ratelimit::{self, RateLimit};
+use crate::http::endpoint::{self, GraphqlState};
+use crate::http::error_body::panic_response;
+use crate::http::graphiql;
+use crate::http::health::{health, ready};
+use crate::http::limits::{self, Guard};
+use crate::http::ratelimit::{self, RateLimit};
+use crate::http::response_cache::ResponseCache;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::from_fn_with_state;
-use axum::response::IntoResponse;
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use std::future::Future;
@@ -68,9 +71,9 @@ pub fn router(state: AppState) -> Router {
     // `/graphql` answers every refusal as a GraphQL error body: the guard turns an oversized
     // body or a missed deadline into one, the rate limit refuses before the body is read.
     let mut graphql = Router::new()
-        .route("/graphql", get(http::get).post(http::post))
+        .route("/graphql", get(endpoint::get).post(endpoint::post))
         .with_state(gql)
-        .layer(CatchPanicLayer::custom(graphql_panic))
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(from_fn_with_state(state.guard.clone(), limits::http_guard));
@@ -80,7 +83,7 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .with_state(state)
+        .with_state(state.db.clone())
         .merge(graphiql::router())
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -119,56 +122,6 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             .expose_headers([header::RETRY_AFTER])
             .max_age(Duration::from_secs(600)),
     )
-}
-
-/// A panic while serving `/graphql`: the connection survives and the client gets the opaque
-/// internal error (the panic itself is in the log).
-fn graphql_panic(err: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
-    let detail = err
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| err.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown");
-    tracing::error!(panic = %detail, "a /graphql request panicked");
-    let body = r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#;
-    let mut resp = (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    resp
-}
-
-/// Answers while the process is up.
-async fn health() -> &'static str {
-    "ok"
-}
-
-/// Answers 200 only while the database answers (within 2 seconds); 503 with `Retry-After`
-/// otherwise. The pool reconnects by itself, so this turns 200 again once the database is back.
-async fn ready(State(state): State<AppState>) -> axum::response::Response {
-    let unavailable = || {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(
-                header::RETRY_AFTER,
-                crate::error::RETRY_AFTER_SECS.to_string(),
-            )],
-            "database unavailable",
-        )
-            .into_response()
-    };
-    match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            unavailable()
-        }
-        Err(_) => {
-            tracing::warn!("readiness check timed out");
-            unavailable()
-        }
-    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish

@@ -11,7 +11,7 @@
 use crate::domain::audit::Actor;
 use crate::domain::token::{TOKEN_PREFIX, hash_secret, role_name};
 use crate::error::AppError;
-use async_graphql::{Context, ErrorExtensions, Guard, ServerError};
+use async_graphql::{Context, ErrorExtensions, Guard};
 use chrono::{DateTime, Duration, Utc};
 use entity::api_token::{self, TokenRole};
 use sea_orm::sea_query::Expr;
@@ -200,7 +200,3 @@ impl Guard for RequireRole {
     }
 }
 
-/// A refusal as the GraphQL error it is sent as (for the HTTP handler).
-pub fn request_error(e: &AccessError) -> ServerError {
-    e.extend().into_server_error(Default::default())
-}

@@ -188,7 +188,7 @@ pub struct Settings {
     pub reads_require_token: bool,
     /// Deepest field nesting a GraphQL operation may have.
     pub max_depth: usize,
-    /// Highest estimated cost of a request (see `crate::limits`).
+    /// Highest estimated cost of a request (see `crate::http::limits`).
     pub max_complexity: u64,
     /// Most aliased fields in a request.
     pub max_aliases: usize,

@@ -1,6 +1,9 @@
 //! persona-graph: go-to-market personas, their journeys and who owns each stage, over GraphQL.
+//!
+//! Requests flow one way: `http` (the transport) -> `graphql` (the schema adapter) -> `domain`
+//! (the catalog's rules and its one write path); `app` wires them into the running service.
 
-/// HTTP application: routes, middleware, serving.
+/// The running service: shared state, the router, serving with graceful shutdown.
 pub mod app;
 /// The caller of a request and the access rules: who may do what.
 pub mod auth;
@@ -16,13 +19,9 @@ pub mod domain;
 pub mod error;
 /// `generate`: a deterministic synthetic catalog of a chosen size.
 pub mod generate;
-/// The GraphiQL page.
-pub mod graphiql;
-/// The GraphQL schema, resolvers, loaders and HTTP endpoint.
+/// The GraphQL schema adapter: objects, queries, inputs, mutations, loaders, pagination.
 pub mod graphql;
-/// Request limits: depth, complexity, aliases, root fields, batches, body size, timeout.
-pub mod limits;
-/// Rate limiting per API token and per client.
-pub mod ratelimit;
+/// The HTTP transport: `/graphql`, GraphiQL, `/health` `/ready`, limits, rate limit, cache.
+pub mod http;
 /// `token`: create, list and revoke API tokens from the command line.
 pub mod token_cli;

@@ -1,20 +1,21 @@
-//! The GraphQL schema: Query and Mutation merged from one segment per domain object.
+//! The GraphQL schema adapter: Query and Mutation merged from one segment per domain object,
+//! the schema's own limits, and the request-scoped helpers resolvers share. It knows nothing of
+//! HTTP: the transport runs requests against it, never the other way round.
 
 pub mod enums;
 pub mod error;
 pub mod external_link;
 pub mod history;
-pub mod http;
 pub mod id;
 pub mod input;
 pub mod journey;
+pub mod limits;
 pub mod loaders;
 pub mod node;
 pub mod ownership;
 pub mod pagination;
 pub mod persona;
 pub mod product;
-pub mod response_cache;
 pub mod team;
 pub mod token;
 pub mod validate;
@@ -58,21 +59,21 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     // No schema extensions: with one, async-graphql runs every resolved field through the
     // extension chain. Error codes and the access rule for mutations are applied by the HTTP
-    // handler instead (see `http::execute`).
+    // endpoint instead, where it runs each request.
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
 
 /// The schema bound to a database, with the limits and introspection switch of `settings`.
 ///
-/// The limits here are async-graphql's own, a backstop behind [`crate::limits::Guard`], which
+/// The limits here are async-graphql's own, a backstop behind the HTTP transport's guard, which
 /// checks every request before it reaches the schema and counts costs more strictly.
 pub fn build_schema(db: DatabaseConnection, settings: &crate::config::Settings) -> AppSchema {
-    let limits = crate::limits::Limits::from_settings(settings);
+    let limits = self::limits::Limits::from_settings(settings);
     let mut builder = schema_builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(usize::try_from(limits.max_complexity).unwrap_or(usize::MAX))
         .limit_recursive_depth(limits.max_nesting())
-        .limit_directives(crate::limits::MAX_DIRECTIVES);
+        .limit_directives(self::limits::MAX_DIRECTIVES);
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
@@ -178,33 +179,4 @@ pub async fn apply<C: Command>(
         .map_err(|e| AppError::internal(e.message))
         .extend()?;
     writer.run(&actor, &cmd.extend()?).await.extend()
-}
-
-/// Gives every error that async-graphql itself raised (validation, coercion of arguments and
-/// variables, its own limits) a stable `extensions.code`; errors of resolvers carry theirs.
-pub fn tag_error_codes(resp: &mut async_graphql::Response) {
-    for err in &mut resp.errors {
-        let ext = err.extensions.get_or_insert_with(Default::default);
-        if ext.get("code").is_none() {
-            ext.set("code", input_code(&err.message));
-        }
-    }
-}
-
-/// Errors about a value the client sent (a bad enum value, a wrong type) are user input errors.
-fn input_code(message: &str) -> &'static str {
-    if message == "Query is nested too deep." || message.starts_with("The recursion depth") {
-        crate::limits::QUERY_TOO_DEEP
-    } else if message == "Query is too complex." {
-        crate::limits::QUERY_TOO_COMPLEX
-    } else if message.starts_with("The number of directives") {
-        crate::limits::TOO_MANY_DIRECTIVES
-    } else if message.starts_with("Invalid value for argument")
-        || message.starts_with("Failed to parse")
-        || message.contains("Variable \"")
-    {
-        "BAD_USER_INPUT"
-    } else {
-        "GRAPHQL_VALIDATION_FAILED"
-    }
 }

@@ -1,7 +1,7 @@
 //! The GraphiQL page works offline: it references only assets the service itself serves.
 
 use crate::helpers::TestApp;
-use persona_graph::graphiql::{ASSETS, ASSETS_PREFIX, CDN_PREFIX, EMBEDDED};
+use persona_graph::http::graphiql::{ASSETS, ASSETS_PREFIX, CDN_PREFIX, EMBEDDED};
 
 /// Every `src` and `href` attribute value of an HTML page.
 fn referenced_urls(html: &str) -> Vec<String> {
@@ -41,8 +41,8 @@ async fn the_page_is_html_that_loads_graphiql_against_the_graphql_endpoint() {
 async fn the_example_queries_are_valid_against_the_schema() {
     let app = TestApp::spawn().await;
     for query in [
-        persona_graph::graphiql::OWNERSHIP_MATRIX_EXAMPLE,
-        persona_graph::graphiql::OWNERSHIP_GAPS_EXAMPLE,
+        persona_graph::http::graphiql::OWNERSHIP_MATRIX_EXAMPLE,
+        persona_graph::http::graphiql::OWNERSHIP_GAPS_EXAMPLE,
     ] {
         let body = app.gql(query, serde_json::json!({})).await;
         // On an empty catalog the matrix reports its journey as not found; what matters here is

@@ -2,7 +2,8 @@
 //! answering `429` with `Retry-After` and a GraphQL error body.
 
 use crate::config::Settings;
-use crate::limits::error_response;
+use crate::http::error_body::error_response;
+use crate::http::wire::negotiate;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -143,14 +144,13 @@ pub async fn limit(
                 limiter.burst,
                 retry.to_str().unwrap_or("1"),
             );
-            let mut resp = error_response(
-                req.headers(),
+            error_response(
                 StatusCode::TOO_MANY_REQUESTS,
+                negotiate(req.headers()),
                 RATE_LIMITED,
                 &message,
-            );
-            resp.headers_mut().insert(header::RETRY_AFTER, retry);
-            resp
+                &[(header::RETRY_AFTER, retry)],
+            )
         }
     }
 }

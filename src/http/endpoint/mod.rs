@@ -1,0 +1,308 @@
+//! `POST /graphql` (JSON, single or batched) and `GET /graphql` (queries only): reading the
+//! request, identifying the caller, answering from the response cache or running the request
+//! within the limits, and writing the answer.
+
+mod execute;
+
+use super::error_body::{self, error_response};
+use super::response_cache::{Key, ResponseCache};
+use super::wire::{
+    GRAPHQL_RESPONSE_JSON, Media, WireBody, WireRequest, body_response, encode, negotiate,
+};
+use crate::auth::{self, AuthFailure, Caller};
+use crate::graphql::AppSchema;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, BatchResponse};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response as HttpResponse;
+use entity::api_token::TokenRole;
+use sea_orm::DatabaseConnection;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+pub use execute::tag_error_codes;
+
+/// The most requests one batched POST may carry.
+pub const MAX_BATCH: usize = 10;
+
+/// What the GraphQL handlers need.
+#[derive(Clone)]
+pub struct GraphqlState {
+    pub schema: AppSchema,
+    pub db: DatabaseConnection,
+    /// The request limits, checked before anything runs.
+    pub guard: Arc<super::limits::Guard>,
+    /// Whether reads need a bearer token too (writes always do).
+    pub reads_require_token: bool,
+    /// Answers to read requests, kept while the catalog does not change.
+    pub responses: Arc<ResponseCache>,
+    /// Requests executing at once; the others wait their turn (see `execute`).
+    pub executing: Arc<tokio::sync::Semaphore>,
+}
+
+/// What the response cache may answer for `batch` from `caller`: single requests of callers
+/// whose answers do not depend on who they are beyond their role (admins see tokens and the
+/// audit log, so their answers are never kept).
+fn cache_key(state: &GraphqlState, batch: &BatchRequest, caller: &Caller) -> Option<Key> {
+    if !state.responses.enabled() {
+        return None;
+    }
+    let BatchRequest::Single(req) = batch else {
+        return None;
+    };
+    // Keyed by the token itself, not its role: some answers (`currentToken`) differ per token.
+    let access = match caller {
+        Caller::Anonymous => "anonymous".to_owned(),
+        Caller::Token(p) if p.role == TokenRole::Admin => return None,
+        Caller::Token(p) => format!("token:{}", p.token_id),
+    };
+    Some(Key {
+        query: req.query.clone(),
+        operation_name: req.operation_name.clone(),
+        variables: serde_json::to_string(&req.variables).ok()?,
+        access,
+    })
+}
+
+/// Answers `batch`: from the response cache when the catalog has not changed since the same
+/// request was answered, else by running it (and keeping a successful query's answer).
+async fn respond(
+    state: &GraphqlState,
+    media: Media,
+    batch: BatchRequest,
+    caller: Caller,
+) -> HttpResponse {
+    let key = cache_key(state, &batch, &caller);
+    // An unreachable database answers at once (rather than again when the request runs);
+    // any other failure to read the version lets the request run uncached.
+    let version = match &key {
+        Some(_) => match ResponseCache::version(&state.db).await {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let err = crate::error::AppError::from(e);
+                if err.code() == crate::error::DATABASE_UNAVAILABLE {
+                    let answer =
+                        BatchResponse::Single(error_body::refused(vec![error_body::from_error(
+                            &err,
+                        )]));
+                    let (status, body) = encode(media, &answer);
+                    return body_response(status, media, body);
+                }
+                None
+            }
+        },
+        None => None,
+    };
+    if let (Some(key), Some(version)) = (&key, version)
+        && let Some(body) = state.responses.get(key, version)
+    {
+        return body_response(StatusCode::OK, media, body);
+    }
+    let batch = with_caller(batch, caller.clone());
+    let answer = execute::guarded(state, batch, &caller).await;
+    let keep = match (&answer, key, version) {
+        (BatchResponse::Single(r), Some(key), Some(version)) if r.errors.is_empty() => (state
+            .guard)
+            .operation_type(&key.query, key.operation_name.as_deref())
+            .filter(|t| *t == OperationType::Query)
+            .map(|_| (key, version)),
+        _ => None,
+    };
+    let (status, body) = encode(media, &answer);
+    if let Some((key, version)) = keep {
+        state.responses.put(key, version, body.clone());
+    }
+    body_response(status, media, body)
+}
+
+/// Identifies the caller from the `Authorization` header, or answers the refusal: 401 for
+/// bad credentials (and for none when reads require a token), with RFC 6750's
+/// `WWW-Authenticate`.
+async fn caller(
+    state: &GraphqlState,
+    headers: &HeaderMap,
+    media: Media,
+) -> Result<Caller, HttpResponse> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    let unauthenticated = |message: &str, challenge: &'static str| {
+        error_response(
+            StatusCode::UNAUTHORIZED,
+            media,
+            "UNAUTHENTICATED",
+            message,
+            &[(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            )],
+        )
+    };
+    match auth::authenticate(&state.db, header).await {
+        Ok(Caller::Anonymous) if state.reads_require_token => Err(unauthenticated(
+            "this service requires a bearer token (`Authorization: Bearer <token>`)",
+            "Bearer realm=\"persona-graph\"",
+        )),
+        Ok(caller) => Ok(caller),
+        Err(AuthFailure::Access(e)) => Err(unauthenticated(
+            &e.to_string(),
+            "Bearer realm=\"persona-graph\", error=\"invalid_token\"",
+        )),
+        Err(AuthFailure::Internal(e)) => {
+            let status = if e.code() == "INTERNAL" {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            Err(error_response(status, media, e.code(), &e.to_string(), &[]))
+        }
+    }
+}
+
+/// Gives every request of `batch` its caller, which the access rules read.
+fn with_caller(batch: BatchRequest, caller: Caller) -> BatchRequest {
+    match batch {
+        BatchRequest::Single(r) => BatchRequest::Single(r.data(caller)),
+        BatchRequest::Batch(list) => {
+            BatchRequest::Batch(list.into_iter().map(|r| r.data(caller.clone())).collect())
+        }
+    }
+}
+
+/// `POST /graphql`.
+pub async fn post(
+    State(state): State<GraphqlState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResponse {
+    let media = negotiate(&headers);
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence != "application/json" && essence != GRAPHQL_RESPONSE_JSON {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "requests must be sent as application/json",
+        );
+    }
+    let batch = match serde_json::from_slice::<WireBody>(&body) {
+        Ok(WireBody::Single(r)) => BatchRequest::Single(r.into_request()),
+        Ok(WireBody::Batch(list)) if list.is_empty() || list.len() > MAX_BATCH => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &format!("a batch must hold between 1 and {MAX_BATCH} requests"),
+            );
+        }
+        Ok(WireBody::Batch(list)) => {
+            BatchRequest::Batch(list.into_iter().map(WireRequest::into_request).collect())
+        }
+        Err(_) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                "the body must be a JSON object with a string `query` and optional `operationName`, object `variables` and object `extensions`",
+            );
+        }
+    };
+    let caller = match caller(&state, &headers, media).await {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    respond(&state, media, batch, caller).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// `GET /graphql?query=...`: queries only; a mutation answers 405.
+pub async fn get(
+    State(state): State<GraphqlState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> HttpResponse {
+    let media = negotiate(&headers);
+    let Ok(params) = serde_urlencoded::from_str::<GetParams>(raw.as_deref().unwrap_or("")) else {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            "the query string is malformed",
+        );
+    };
+    let Some(query) = params.query else {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            "the `query` parameter is required",
+        );
+    };
+    let mut wire = WireRequest {
+        query,
+        operation_name: params.operation_name,
+        variables: None,
+        extensions: None,
+    };
+    for (name, text, slot) in [
+        ("variables", params.variables, &mut wire.variables),
+        ("extensions", params.extensions, &mut wire.extensions),
+    ] {
+        if let Some(text) = text {
+            match serde_json::from_str::<Option<Map<String, Value>>>(&text) {
+                Ok(v) => *slot = v,
+                Err(_) => {
+                    return request_error(
+                        StatusCode::BAD_REQUEST,
+                        media,
+                        &format!("the `{name}` parameter must be a JSON object"),
+                    );
+                }
+            }
+        }
+    }
+    if state
+        .guard
+        .operation_type(&wire.query, wire.operation_name.as_deref())
+        == Some(OperationType::Mutation)
+    {
+        return error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "BAD_REQUEST",
+            "mutations must be sent with POST",
+            &[(header::ALLOW, HeaderValue::from_static("POST"))],
+        );
+    }
+    let caller = match caller(&state, &headers, media).await {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    respond(
+        &state,
+        media,
+        BatchRequest::Single(wire.into_request()),
+        caller,
+    )
+    .await
+}
+
+/// An error about the HTTP request itself, before any GraphQL ran.
+fn request_error(status: StatusCode, media: Media, message: &str) -> HttpResponse {
+    error_response(status, media, "BAD_REQUEST", message, &[])
+}
