@@ -80,14 +80,24 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending migrations and exit.
     Migrate,
-    /// Load the seed catalog (idempotent upsert by slug; safe to rerun) and exit.
-    Seed,
+    /// Load the seed catalog and exit: add what the database lacks, and list (without changing
+    /// them) the fields where it differs from the file.
+    Seed(SeedArgs),
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
     /// Fill an empty database with a deterministic synthetic catalog (for benchmarks) and exit.
     Generate(crate::generate::GenerateOptions),
     /// Create, list or revoke API tokens.
     Token(crate::token_cli::TokenArgs),
+}
+
+/// Options of `seed`.
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// Set the fields where the database differs from the file back to the file's values (the
+    /// history keeps what they were) instead of only listing them.
+    #[arg(long, env = "SEED_OVERWRITE")]
+    pub overwrite: bool,
 }
 
 /// Options of `serve` (also accepted without the subcommand, since `serve` is the default).

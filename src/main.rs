@@ -40,12 +40,15 @@ async fn main() -> anyhow::Result<()> {
             open(&cli.global).await?;
             tracing::info!("migrations applied");
         }
-        Command::Seed => {
+        Command::Seed(args) => {
             let conn = open(&cli.global).await?;
-            let report = catalog::seed(&conn)
+            let options = catalog::SeedOptions {
+                overwrite: args.overwrite,
+            };
+            let report = catalog::seed_with(&conn, &options)
                 .await
                 .context("loading the seed catalog")?;
-            tracing::info!(?report, "seed catalog loaded");
+            print!("{}", catalog::summary(&report, &options));
         }
         Command::Serve(args) => {
             let conn = open(&cli.global).await?;
@@ -58,7 +61,11 @@ async fn main() -> anyhow::Result<()> {
                 let report = catalog::seed(&conn)
                     .await
                     .context("loading the seed catalog")?;
-                tracing::info!(?report, "seed catalog loaded");
+                tracing::info!(
+                inserted = report.inserted,
+                differences = report.differences.len(),
+                "seed catalog loaded"
+            );
             }
             let listener = tokio::net::TcpListener::bind(args.bind)
                 .await
