@@ -3,6 +3,8 @@
 //! (`tests/api/layers.rs` checks it): the API, the seed and the catalog importer all build
 //! commands and hand them to a [`change::Writer`].
 
+/// Team-persona alignment: which personas a team focuses on.
+pub mod alignment;
 /// The history: who changed what, when, with the values before and after.
 pub mod audit;
 /// The write transaction: begin, commands, history, versions, commit, announce.
@@ -13,8 +15,14 @@ pub mod events;
 pub mod find;
 /// External links on personas, journeys, stages and teams.
 pub mod link;
+/// Stage ownership (RACI) and the DRI rule.
+pub mod ownership;
+/// People, who belong to teams and may be the DRI of a stage.
+pub mod person;
 /// Products, and how relevant each is to a persona.
 pub mod product;
+/// Teams and their members.
+pub mod team;
 /// API tokens: names, secrets and their hashes, creation and revocation.
 pub mod token;
 /// Validated values: parse, don't check.
