@@ -22,6 +22,8 @@ pub struct AlignTeamToPersona {
     pub level: AlignmentLevel,
     /// The go-to-market motion, if any.
     pub motion: Option<Motion>,
+    /// Where the alignment comes from: an editor, or the source a catalog file names.
+    pub provenance: Provenance,
 }
 
 /// Ends a team's alignment to a persona.
@@ -54,7 +56,7 @@ impl Command for AlignTeamToPersona {
             persona_id: Set(persona.id),
             level: Set(self.level),
             motion: Set(self.motion),
-            provenance: Set(Provenance::Editor),
+            provenance: Set(self.provenance),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -158,6 +160,7 @@ mod tests {
             persona: "cto".into(),
             level,
             motion: None,
+            provenance: Provenance::Editor,
         };
         w.run(&editor(), &align(AlignmentLevel::Primary))
             .await

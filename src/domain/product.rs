@@ -24,6 +24,8 @@ pub struct CreateProduct {
     pub slug: Slug,
     /// Display name.
     pub name: Name,
+    /// Where it comes from: an editor, or the source a catalog file names.
+    pub provenance: Provenance,
 }
 
 /// Renames a product.
@@ -54,6 +56,8 @@ pub struct SetProductRelevance {
     pub level: RelevanceLevel,
     /// Free-text note; `None` clears it.
     pub note: Option<ShortText>,
+    /// Where the judgement comes from: an editor, or the source a catalog file names.
+    pub provenance: Provenance,
 }
 
 /// Removes a persona's relevance judgement of a product.
@@ -74,7 +78,7 @@ impl Command for CreateProduct {
         let row = product::ActiveModel {
             slug: Set(slug.to_owned()),
             name: Set(self.name.to_string()),
-            provenance: Set(Provenance::Editor),
+            provenance: Set(self.provenance),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -182,7 +186,7 @@ impl Command for SetProductRelevance {
                 let mut row = row.into_active_model();
                 row.level = Set(self.level);
                 row.note = Set(note);
-                row.provenance = Set(Provenance::Editor);
+                row.provenance = Set(self.provenance);
                 row.updated_at = Set(now);
                 row.update(change.db()).await?
             }
@@ -191,7 +195,7 @@ impl Command for SetProductRelevance {
                 product_id: Set(product.id),
                 level: Set(self.level),
                 note: Set(note),
-                provenance: Set(Provenance::Editor),
+                provenance: Set(self.provenance),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
@@ -319,6 +323,7 @@ mod tests {
         CreateProduct {
             slug: Slug::parse("slug", slug).unwrap(),
             name: Name::parse("name", "Platform").unwrap(),
+            provenance: Provenance::Editor,
         }
     }
 
@@ -328,6 +333,7 @@ mod tests {
             product: product.into(),
             level,
             note: ShortText::parse_optional("note", Some("from the interviews")).unwrap(),
+            provenance: Provenance::Editor,
         }
     }
 

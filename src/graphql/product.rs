@@ -172,6 +172,7 @@ impl CreateProductInput {
         Ok(domain::CreateProduct {
             slug: Slug::parse("slug", &self.slug)?,
             name: Name::parse("name", &self.name)?,
+            provenance: entity::enums::Provenance::Editor,
         })
     }
 }
@@ -198,6 +199,7 @@ impl SetProductRelevanceInput {
             level: self.level.into(),
             persona: self.persona,
             product: self.product,
+            provenance: entity::enums::Provenance::Editor,
         })
     }
 }

@@ -59,15 +59,12 @@ impl Command for CreateTeam {
 
     async fn apply(&self, change: &mut Change) -> AppResult<team::Model> {
         let now = change.now();
-        // Inserted before its first version: the creation is the change that gives it
-        // version 1, so a later command of the same change (a catalog file adding members)
-        // does not count again.
         let row = team::ActiveModel {
             slug: Set(self.slug.to_string()),
             name: Set(self.name.to_string()),
             department: Set(self.department),
             description: Set(self.description.clone().map(String::from)),
-            version: Set(0),
+            version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -77,10 +74,8 @@ impl Command for CreateTeam {
         .map_err(|e| {
             AppError::on_unique(e, format!("a team with slug {} already exists", self.slug))
         })?;
-        change
-            .touch(Aggregate::Team(row.id), self.slug.as_str())
-            .await?;
-        let row = reload(change.db(), row.id, self.slug.as_str()).await?;
+        // Version 1 holds whatever else this change adds to it (a catalog file's members).
+        change.created(Aggregate::Team(row.id));
         change
             .record(Event::created(
                 "createTeam",

@@ -140,6 +140,7 @@ impl AlignTeamToPersonaInput {
             persona: self.persona,
             level: self.level.into(),
             motion: self.motion.map(Into::into),
+            provenance: entity::enums::Provenance::Editor,
         })
     }
 }
