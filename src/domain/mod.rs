@@ -11,8 +11,12 @@ pub mod change;
 pub mod events;
 /// Lookups by slug that answer `NOT_FOUND`.
 pub mod find;
+/// Journeys, their stages and positions, and their persona narrowing.
+pub mod journey;
 /// External links on personas, journeys, stages and teams.
 pub mod link;
+/// Personas, their roles and their links to other personas.
+pub mod persona;
 /// Validated values: parse, don't check.
 pub mod types;
 
