@@ -13,12 +13,16 @@ pub mod change;
 pub mod events;
 /// Lookups by slug that answer `NOT_FOUND`.
 pub mod find;
+/// Journeys, their stages and positions, and their persona narrowing.
+pub mod journey;
 /// External links on personas, journeys, stages and teams.
 pub mod link;
 /// Stage ownership (RACI) and the DRI rule.
 pub mod ownership;
 /// People, who belong to teams and may be the DRI of a stage.
 pub mod person;
+/// Personas, their roles and their links to other personas.
+pub mod persona;
 /// Products, and how relevant each is to a persona.
 pub mod product;
 /// Teams and their members.

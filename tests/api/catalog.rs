@@ -386,7 +386,8 @@ async fn a_rerun_restores_catalog_fields_and_keeps_what_editors_added() {
         )
         .await;
     assert_eq!(data["persona"]["name"], "Dev (individual developer)");
-    assert_eq!(data["persona"]["version"], 3);
+    // 1, then the rename, the new role (a role is part of the persona) and the restore.
+    assert_eq!(data["persona"]["version"], 4);
     let roles = data["persona"]["roles"].as_array().unwrap();
     assert_eq!(roles.len(), 7);
     assert_eq!(roles[6]["title"], "SRE");
