@@ -199,4 +199,3 @@ impl Guard for RequireRole {
             .map_err(|e| e.extend())
     }
 }
-

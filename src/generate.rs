@@ -6,6 +6,8 @@
 //! the rows of a smaller one, and journeys, teams and people do not depend on the number of
 //! personas.
 
+use crate::domain::types::{Email, LongText, Name, Position, ShortText, Slug, TextList, text_of};
+use crate::error::{AppError, AppResult};
 use chrono::{DateTime, TimeZone, Utc};
 use clap::Args;
 use entity::enums::{
@@ -22,8 +24,6 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
     IntoActiveModel, Iterable, PaginatorTrait,
 };
-use crate::domain::types::{Email, LongText, Name, Position, ShortText, Slug, TextList, text_of};
-use crate::error::{AppError, AppResult};
 use std::time::{Duration, Instant};
 
 /// The size and shape of a synthetic catalog (`persona-graph generate --help`).
@@ -431,7 +431,11 @@ fn teams_and_people(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog)
         c.teams.push(team::Model {
             id: id(t as usize),
             slug: slug(team_slug(t))?,
-            name: name(format!("{} {} {t}", d.pick(TEAM_WORDS), department_name(department)))?,
+            name: name(format!(
+                "{} {} {t}",
+                d.pick(TEAM_WORDS),
+                department_name(department)
+            ))?,
             department,
             description: long_text(format!("Synthetic team {t}: {}.", d.pick(TEAM_FOCUS)))?,
             version: 1,
@@ -452,7 +456,9 @@ fn teams_and_people(opts: &GenerateOptions, now: DateTime<Utc>, c: &mut Catalog)
             name: name(format!("{first} {last}"))?,
             email: Email::parse_optional(
                 "email",
-                p.chance(90).then(|| format!("person-{k}@example.com")).as_deref(),
+                p.chance(90)
+                    .then(|| format!("person-{k}@example.com"))
+                    .as_deref(),
             )?
             .map(String::from),
             created_at: now,

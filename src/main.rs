@@ -62,10 +62,10 @@ async fn main() -> anyhow::Result<()> {
                     .await
                     .context("loading the seed catalog")?;
                 tracing::info!(
-                inserted = report.inserted,
-                differences = report.differences.len(),
-                "seed catalog loaded"
-            );
+                    inserted = report.inserted,
+                    differences = report.differences.len(),
+                    "seed catalog loaded"
+                );
             }
             let listener = tokio::net::TcpListener::bind(args.bind)
                 .await

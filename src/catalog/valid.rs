@@ -18,8 +18,14 @@ pub fn problems(c: &Catalog) -> Vec<String> {
         let r = format!("persona `{}`", x.slug);
         p.ok(&r, Slug::parse("slug", &x.slug));
         p.ok(&r, Name::parse("name", &x.name));
-        p.ok(&r, ShortText::parse_optional("summary", x.summary.as_deref()));
-        p.ok(&r, LongText::parse_optional("description", x.description.as_deref()));
+        p.ok(
+            &r,
+            ShortText::parse_optional("summary", x.summary.as_deref()),
+        );
+        p.ok(
+            &r,
+            LongText::parse_optional("description", x.description.as_deref()),
+        );
         if let Some(v) = &x.pain_points {
             p.ok(&r, TextList::parse("painPoints", v));
         }
@@ -33,14 +39,20 @@ pub fn problems(c: &Catalog) -> Vec<String> {
         if let Some(u) = &x.source_url {
             p.ok(&r, Url::parse("sourceUrl", u));
         }
-        p.ok(&r, list_len("roles", x.roles.len(), crate::domain::types::LIST_MAX));
+        p.ok(
+            &r,
+            list_len("roles", x.roles.len(), crate::domain::types::LIST_MAX),
+        );
         for (i, t) in x.roles.iter().enumerate() {
             p.ok(&r, Name::parse(&format!("roles[{i}]"), t));
         }
         for (i, rel) in x.product_relevance.iter().enumerate() {
             p.ok(
                 &r,
-                ShortText::parse_optional(&format!("productRelevance[{i}].note"), rel.note.as_deref()),
+                ShortText::parse_optional(
+                    &format!("productRelevance[{i}].note"),
+                    rel.note.as_deref(),
+                ),
             );
         }
         p.links(&r, &x.external_links);
@@ -53,7 +65,10 @@ pub fn problems(c: &Catalog) -> Vec<String> {
         let r = format!("team `{}`", t.slug);
         p.ok(&r, Slug::parse("slug", &t.slug));
         p.ok(&r, Name::parse("name", &t.name));
-        p.ok(&r, LongText::parse_optional("description", t.description.as_deref()));
+        p.ok(
+            &r,
+            LongText::parse_optional("description", t.description.as_deref()),
+        );
         p.links(&r, &t.external_links);
     }
     for x in &c.people {
@@ -66,7 +81,10 @@ pub fn problems(c: &Catalog) -> Vec<String> {
         let r = format!("journey `{}`", j.slug);
         p.ok(&r, Slug::parse("slug", &j.slug));
         p.ok(&r, Name::parse("name", &j.name));
-        p.ok(&r, LongText::parse_optional("description", j.description.as_deref()));
+        p.ok(
+            &r,
+            LongText::parse_optional("description", j.description.as_deref()),
+        );
         p.ok(
             &r,
             list_len("stages", j.stages.len(), crate::domain::types::STAGES_MAX),
@@ -77,8 +95,14 @@ pub fn problems(c: &Catalog) -> Vec<String> {
             p.ok(&r, Slug::parse("key", &s.key));
             p.ok(&r, Name::parse("name", &s.name));
             p.ok(&r, ShortText::parse_optional("goal", s.goal.as_deref()));
-            p.ok(&r, ShortText::parse_optional("entryCriteria", s.entry_criteria.as_deref()));
-            p.ok(&r, ShortText::parse_optional("exitCriteria", s.exit_criteria.as_deref()));
+            p.ok(
+                &r,
+                ShortText::parse_optional("entryCriteria", s.entry_criteria.as_deref()),
+            );
+            p.ok(
+                &r,
+                ShortText::parse_optional("exitCriteria", s.exit_criteria.as_deref()),
+            );
             p.links(&r, &s.external_links);
         }
     }
@@ -96,8 +120,14 @@ impl Check {
 
     fn links(&mut self, record: &str, links: &[ExternalLinkEntry]) {
         for (i, l) in links.iter().enumerate() {
-            self.ok(record, Name::parse(&format!("externalLinks[{i}].label"), &l.label));
-            self.ok(record, Url::parse(&format!("externalLinks[{i}].url"), &l.url));
+            self.ok(
+                record,
+                Name::parse(&format!("externalLinks[{i}].label"), &l.label),
+            );
+            self.ok(
+                record,
+                Url::parse(&format!("externalLinks[{i}].url"), &l.url),
+            );
         }
     }
 }

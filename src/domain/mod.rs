@@ -7,6 +7,8 @@
 pub mod alignment;
 /// The history: who changed what, when, with the values before and after.
 pub mod audit;
+/// The record of catalog loads, and the lock that serialises them.
+pub mod catalog_load;
 /// The write transaction: begin, commands, history, versions, commit, announce.
 pub mod change;
 /// What a committed change announces, and the hook that hears it.

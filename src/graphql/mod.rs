@@ -18,14 +18,13 @@ pub mod persona;
 pub mod product;
 pub mod team;
 pub mod token;
-pub mod validate;
 
 use crate::domain::change::{Command, Writer};
 use crate::error::{AppError, AppResult};
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, EmptySubscription, MergedObject, ResultExt, Schema, SchemaBuilder};
 use loaders::Loaders;
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use sea_orm::DatabaseConnection;
 
 /// Reading the catalog: personas, journeys and their stages, teams, and who owns each stage.
 #[derive(MergedObject, Default)]
@@ -160,11 +159,6 @@ where
         .await
         .extend()?
         .map(wrap))
-}
-
-/// Starts a write transaction (see [`crate::db::begin_write`]).
-pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
-    Ok(crate::db::begin_write(db).await?)
 }
 
 /// Runs the domain command `cmd` (or refuses the input it could not be built from) as the

@@ -173,8 +173,16 @@ async fn stages_journeys_and_teams_keep_the_history_of_their_parts() {
     assert_eq!(stage_events[0]["after"]["responsibility"], "RESPONSIBLE");
     assert_eq!(stage_events[1]["after"]["key"], "win-back");
 
+    // The stage order; before it, only what the seed recorded.
     let journey_events = body["journey"]["history"]["nodes"].as_array().unwrap();
-    assert_eq!(journey_events.len(), 1, "{journey_events:#?}");
+    assert_eq!(
+        journey_events[0]["action"], "moveStage",
+        "{journey_events:#?}"
+    );
+    assert!(
+        journey_events[1..].iter().all(|e| e["actor"] == "catalog"),
+        "{journey_events:#?}"
+    );
     let moved = &journey_events[0];
     assert_eq!(moved["action"], "moveStage");
     let order = |v: &Value| -> Vec<String> {

@@ -178,6 +178,7 @@ async fn seeding_an_empty_database_loads_the_whole_handbook_catalog() {
             external_links: 4,
             inserted: 2 + 7 + 11 + 2 + 3 + 14 + 5 + 5 + 10 + 2 + 14 + 59 + 4,
             updated: 0,
+            differences: vec![],
         }
     );
     assert!(!catalog::is_empty(&app.db).await.unwrap());
@@ -277,9 +278,9 @@ async fn the_dri_of_dev_journey_activate_is_pm_growth() {
     );
 }
 
-#[tokio::test]
-async fn a_rerun_restores_catalog_fields_and_keeps_what_editors_added() {
-    let app = TestApp::seeded().await;
+/// Editors rename a persona, add a role, create a persona; in the database itself, move the
+/// accountability of dev-journey/discover, swap two stages and append one.
+async fn edit_everything(app: &TestApp) {
     let db = &app.db;
 
     // Editors rename a persona, add a role to it, and create a persona of their own.
@@ -372,12 +373,40 @@ async fn a_rerun_restores_catalog_fields_and_keeps_what_editors_added() {
     .insert(db)
     .await
     .unwrap();
+}
 
-    let report = catalog::seed(db).await.unwrap();
+#[tokio::test]
+async fn a_rerun_keeps_what_editors_changed_and_lists_each_difference() {
+    let app = TestApp::seeded().await;
+    edit_everything(&app).await;
+    let before = snapshot(&app.db).await;
+    let report = catalog::seed(&app.db).await.unwrap();
+    assert_eq!((report.inserted, report.updated), (0, 0));
+    assert_eq!(snapshot(&app.db).await, before, "nothing written");
+    let lines: Vec<String> = report.differences.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            r#"persona dev: name is "Developer" in the database, "Dev (individual developer)" in the file"#,
+            r#"journey `dev-journey`: stage order is ["evaluate","discover","activate","adopt","advocate-expand"] in the database, ["discover","evaluate","activate","adopt","advocate-expand"] in the file"#,
+            r#"ownership dev-journey/discover: accountable is "exec-team" in the database, "growth-marketing" in the file"#,
+            r#"ownership dev-journey/discover growth-marketing: responsibility is "INFORMED" in the database, "ACCOUNTABLE" in the file"#,
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_overwriting_rerun_restores_catalog_fields_and_keeps_what_editors_added() {
+    let app = TestApp::seeded().await;
+    let db = &app.db;
+    edit_everything(&app).await;
+    let report = catalog::seed_with(db, &catalog::SeedOptions { overwrite: true })
+        .await
+        .unwrap();
     assert_eq!(report.inserted, 0);
-    // The persona name, the stage order (two stages), the journey version, and the two
-    // ownership rows of dev-journey/discover.
-    assert_eq!(report.updated, 6);
+    // The persona, the stage order, the editor's accountable team made responsible, and the
+    // catalog's accountable team restored.
+    assert_eq!(report.updated, 4);
 
     let data = app
         .data(
@@ -426,6 +455,7 @@ async fn a_rerun_restores_catalog_fields_and_keeps_what_editors_added() {
     let before = snapshot(db).await;
     let report = catalog::seed(db).await.unwrap();
     assert_eq!((report.inserted, report.updated), (0, 0));
+    assert_eq!(report.differences, vec![]);
     assert_eq!(snapshot(db).await, before);
 }
 

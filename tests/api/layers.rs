@@ -58,19 +58,34 @@ fn the_domain_knows_nothing_of_graphql_http_or_the_command_line() {
             "crate::auth",
         ],
     );
-    assert!(hits.is_empty(), "the domain layer reaches out:\n{}", hits.join("\n"));
+    assert!(
+        hits.is_empty(),
+        "the domain layer reaches out:\n{}",
+        hits.join("\n")
+    );
 }
 
 #[test]
 fn the_graphql_adapter_does_not_reach_back_into_the_transport() {
     let hits = uses("src/graphql", &["axum", "crate::http", "tower_http"]);
-    assert!(hits.is_empty(), "graphql uses the transport:\n{}", hits.join("\n"));
+    assert!(
+        hits.is_empty(),
+        "graphql uses the transport:\n{}",
+        hits.join("\n")
+    );
 }
 
 #[test]
 fn only_the_domain_writes_history_and_opens_write_transactions() {
     for dir in ["src/graphql", "src/catalog"] {
-        let hits = lines_with(dir, &["audit::write", "begin_write", ".begin()", "commit()"]);
-        assert!(hits.is_empty(), "writes outside the domain:\n{}", hits.join("\n"));
+        let hits = lines_with(
+            dir,
+            &["audit::write", "begin_write", ".begin()", "commit()"],
+        );
+        assert!(
+            hits.is_empty(),
+            "writes outside the domain:\n{}",
+            hits.join("\n")
+        );
     }
 }

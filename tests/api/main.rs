@@ -28,6 +28,7 @@ mod products;
 mod response_cache;
 mod scale;
 mod schema;
+mod seed;
 mod shutdown;
 mod smoke;
 mod stress;

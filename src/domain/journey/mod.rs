@@ -37,6 +37,8 @@ pub struct CreateJourney {
     pub personas: Vec<String>,
     /// The stages, in order.
     pub stages: Vec<NewStage>,
+    /// Where it comes from: an editor, or the source a catalog file names.
+    pub provenance: Provenance,
 }
 
 /// Changes a journey's own fields; `None` keeps a field, `Some(None)` clears the description.
@@ -86,7 +88,7 @@ impl Command for CreateJourney {
             description: Set(text_of(self.description.clone())),
             persona_kind: Set(self.persona_kind),
             status: Set(self.status),
-            provenance: Set(Provenance::Editor),
+            provenance: Set(self.provenance),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),

@@ -22,6 +22,8 @@ pub struct LinkPersonas {
     pub kind: PersonaLinkKind,
     /// Free-text note.
     pub note: Option<ShortText>,
+    /// Where the link comes from: an editor, or the source a catalog file names.
+    pub provenance: Provenance,
 }
 
 /// Removes a link between personas.
@@ -51,7 +53,7 @@ impl Command for LinkPersonas {
             to_persona_id: Set(to.id),
             kind: Set(self.kind),
             note: Set(self.note.clone().map(String::from)),
-            provenance: Set(Provenance::Editor),
+            provenance: Set(self.provenance),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()

@@ -51,6 +51,8 @@ pub struct CreatePersona {
     pub source_url: Option<Url>,
     /// Example job titles, in order (unique ignoring case: `roles[i]` names a repeat).
     pub roles: Vec<Name>,
+    /// Where it comes from: an editor, or the source a catalog file names.
+    pub provenance: Provenance,
 }
 
 /// Changes a persona's own fields; `None` keeps a field, `Some(None)` clears an optional one.
@@ -122,7 +124,7 @@ impl Command for CreatePersona {
             pain_intensity_note: Set(text_of(self.pain_intensity_note.clone())),
             value_prop_scope: Set(self.value_prop_scope),
             sort_order: Set(self.sort_order),
-            provenance: Set(Provenance::Editor),
+            provenance: Set(self.provenance),
             source_url: Set(self.source_url.as_ref().map(ToString::to_string)),
             version: Set(1),
             created_at: Set(now),

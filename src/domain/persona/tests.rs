@@ -26,6 +26,7 @@ fn create(slug: &str, roles: &[&str]) -> CreatePersona {
         sort_order: 0,
         source_url: None,
         roles: roles.iter().map(|r| Name::parse("r", r).unwrap()).collect(),
+        provenance: entity::enums::Provenance::Editor,
     }
 }
 
@@ -128,6 +129,7 @@ async fn a_link_is_a_change_to_the_persona_it_starts_from_and_never_points_back(
         to: to.into(),
         kind: PersonaLinkKind::Influences,
         note: None,
+        provenance: entity::enums::Provenance::Editor,
     };
     let err = w.run(&editor(), &link("cto")).await.unwrap_err();
     assert!(

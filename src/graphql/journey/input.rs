@@ -193,6 +193,7 @@ impl CreateJourneyInput {
             persona_kind: self.persona_kind.into(),
             status: self.status.unwrap_or(Status::Active).into(),
             personas: self.personas,
+            provenance: entity::enums::Provenance::Editor,
         })
     }
 }

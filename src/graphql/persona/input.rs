@@ -174,6 +174,7 @@ impl CreatePersonaInput {
             pain_intensity: self.pain_intensity.map(Into::into),
             value_prop_scope: self.value_prop_scope.map(Into::into),
             sort_order: self.sort_order,
+            provenance: entity::enums::Provenance::Editor,
         })
     }
 }
@@ -267,6 +268,7 @@ impl LinkPersonasInput {
             kind: self.kind.into(),
             from: self.from,
             to: self.to,
+            provenance: entity::enums::Provenance::Editor,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Running one admitted `/graphql` request against the schema: the access rule for mutations,
-//! the cap on requests executing at once, a fresh DataLoader per request, the retry of a
-//! single-field mutation that lost a race, and stable codes for async-graphql's own errors.
+//! the cap on requests executing at once, a fresh DataLoader per request, and stable codes for
+//! async-graphql's own errors. (A mutation that loses a race is run again by the domain's
+//! write transaction, not here.)
 
 use super::GraphqlState;
 use crate::auth::{self, Caller};
@@ -28,20 +29,7 @@ async fn execute(state: &GraphqlState, mut req: Request, caller: &Caller) -> Res
     // a time give the same throughput with a fraction of the latency and memory. The permit is
     // never closed, so waiting cannot fail; the request deadline still applies while waiting.
     let _permit = state.executing.acquire().await.ok();
-    let retry = retryable(&mut req, caller);
-    let mut resp = run(state, req).await;
-    // A mutation of one field that lost a deadlock or serialisation race was rolled back
-    // whole by PostgreSQL, so running it again cannot apply it twice; it then either applies
-    // or meets the ordinary conflicts (a stale version, a removed row). Two more tries.
-    if let Some(again) = retry {
-        for _ in 0..2 {
-            if !lost_a_race(&resp) {
-                break;
-            }
-            resp = run(state, again()).await;
-        }
-    }
-    resp
+    run(state, req).await
 }
 
 /// Executes one request with its own DataLoader, and gives async-graphql's errors their codes.
@@ -51,37 +39,6 @@ async fn run(state: &GraphqlState, req: Request) -> Response {
     let mut resp = batches.run(state.schema.execute(req)).await;
     tag_error_codes(&mut resp);
     resp
-}
-
-/// Whether `resp` failed because a concurrent transaction got in the way (and was rolled back).
-fn lost_a_race(resp: &Response) -> bool {
-    resp.errors
-        .iter()
-        .any(|e| e.message == crate::error::CONTENTION)
-}
-
-/// For a mutation with exactly one root field (so nothing of it can have committed when it
-/// fails), a way to build the same request again.
-fn retryable(req: &mut Request, caller: &Caller) -> Option<impl Fn() -> Request + use<>> {
-    let operation_name = req.operation_name.clone();
-    let query = req.query.clone();
-    let variables = req.variables.clone();
-    let doc = req.parsed_query().ok()?;
-    let op = selected_operation(doc, operation_name.as_deref())?;
-    if op.node.ty != OperationType::Mutation || op.node.selection_set.node.items.len() != 1 {
-        return None;
-    }
-    // Only now: every query would pay for copying its document.
-    let doc = doc.clone();
-    let caller = caller.clone();
-    Some(move || {
-        let mut req = Request::new(query.clone()).variables(variables.clone());
-        if let Some(name) = &operation_name {
-            req = req.operation_name(name.clone());
-        }
-        req.set_parsed_query(doc.clone());
-        req.data(caller.clone())
-    })
 }
 
 /// The answer to a mutation from a caller without an editor or admin token: the error of its
