@@ -274,6 +274,7 @@ impl Command for DeletePersona {
     async fn apply(&self, change: &mut Change) -> AppResult<persona::Model> {
         let found = super::find::persona_by_slug(change.db(), &self.slug).await?;
         let current = narrowing::release_persona(change, &found).await?;
+        touch_neighbours(change, current.id).await?;
         remove_links_of(change, SubjectType::Persona, [current.id]).await?;
         let roles = role_row::Entity::find()
             .filter(role_row::Column::PersonaId.eq(current.id))
@@ -295,6 +296,45 @@ impl Command for DeletePersona {
             .await?;
         Ok(current)
     }
+}
+
+/// The aggregates that lose a part when persona `id` goes: the teams aligned to it and the
+/// personas whose links point at it (the cascade removes those rows), each touched once, in
+/// ID order. Run with the persona locked, so no new alignment or link to it can start.
+async fn touch_neighbours(change: &mut Change, id: i32) -> AppResult<()> {
+    use entity::{persona_link, team, team_persona_alignment as alignment};
+    let team_ids: Vec<i32> = alignment::Entity::find()
+        .filter(alignment::Column::PersonaId.eq(id))
+        .all(change.db())
+        .await?
+        .into_iter()
+        .map(|a| a.team_id)
+        .collect();
+    let teams = team::Entity::find()
+        .filter(team::Column::Id.is_in(team_ids))
+        .order_by_asc(team::Column::Id)
+        .all(change.db())
+        .await?;
+    for t in teams {
+        change.touch(Aggregate::Team(t.id), &t.slug).await?;
+    }
+    let from_ids: Vec<i32> = persona_link::Entity::find()
+        .filter(persona_link::Column::ToPersonaId.eq(id))
+        .filter(persona_link::Column::FromPersonaId.ne(id))
+        .all(change.db())
+        .await?
+        .into_iter()
+        .map(|l| l.from_persona_id)
+        .collect();
+    let personas = persona::Entity::find()
+        .filter(persona::Column::Id.is_in(from_ids))
+        .order_by_asc(persona::Column::Id)
+        .all(change.db())
+        .await?;
+    for p in personas {
+        change.touch(Aggregate::Persona(p.id), &p.slug).await?;
+    }
+    Ok(())
 }
 
 /// Reads persona `id` back inside the change.

@@ -230,3 +230,60 @@ async fn deleting_a_persona_removes_the_links_about_it() {
     assert_eq!(last.action, "deletePersona");
     assert_eq!(last.before.as_ref().unwrap()["roles"][0]["title"], "CTO");
 }
+
+#[tokio::test]
+async fn deleting_a_persona_advances_the_teams_aligned_to_it_and_the_personas_linking_to_it() {
+    use crate::domain::alignment::AlignTeamToPersona;
+    use crate::domain::team::CreateTeam;
+    use entity::enums::{AlignmentLevel, Department, Provenance};
+    let w = writer().await;
+    let cto = w.run(&editor(), &create("cto", &[])).await.unwrap();
+    let vp = w.run(&editor(), &create("vp", &[])).await.unwrap();
+    let team = w
+        .run(
+            &editor(),
+            &CreateTeam {
+                slug: Slug::parse("slug", "pm").unwrap(),
+                name: Name::parse("name", "PM").unwrap(),
+                department: Department::Product,
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    let align = AlignTeamToPersona {
+        team: "pm".into(),
+        persona: "cto".into(),
+        level: AlignmentLevel::Primary,
+        motion: None,
+        provenance: Provenance::Editor,
+    };
+    w.run(&editor(), &align).await.unwrap();
+    let link = LinkPersonas {
+        from: "vp".into(),
+        to: "cto".into(),
+        kind: PersonaLinkKind::Influences,
+        note: None,
+        provenance: Provenance::Editor,
+    };
+    w.run(&editor(), &link).await.unwrap();
+    let team_version = |w: &Writer| {
+        let db = w.db().clone();
+        async move {
+            entity::team::Entity::find_by_id(team.id)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .version
+        }
+    };
+    assert_eq!((team_version(&w).await, version(&w, vp.id).await), (2, 2));
+    w.run(&editor(), &DeletePersona { slug: "cto".into() })
+        .await
+        .unwrap();
+    // Each lost a part (an alignment, a link) to the cascade: one new version each.
+    assert_eq!((team_version(&w).await, version(&w, vp.id).await), (3, 3));
+    assert!(persona_link::Entity::find().all(w.db()).await.unwrap().is_empty());
+    assert_eq!(cto.version, 1);
+}
