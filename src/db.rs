@@ -19,7 +19,7 @@ pub struct PoolSettings {
     /// unreachable every request fails after this long with `DATABASE_UNAVAILABLE`, so it is
     /// short: a client should hear "unavailable" well before its own timeout.
     pub acquire_timeout: Duration,
-    /// Longest an SQLite write waits for another writer's lock before it fails.
+    /// Longest an `SQLite` write waits for another writer's lock before it fails.
     pub busy_timeout: Duration,
 }
 
@@ -48,7 +48,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     .await
 }
 
-/// Opens a pool on `url`. SQLite gets WAL, a busy timeout and enforced foreign keys.
+/// Opens a pool on `url`. `SQLite` gets WAL, a busy timeout and enforced foreign keys.
 ///
 /// The pool heals itself after an outage. sqlx pings every connection as it comes back to the
 /// pool and discards one that does not answer; a connection idle for a second or more is also
@@ -64,8 +64,8 @@ pub async fn connect_with(url: &str, pool: &PoolSettings) -> Result<DatabaseConn
         .connect_timeout(pool.acquire_timeout)
         .acquire_timeout(pool.acquire_timeout)
         .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
-        .idle_timeout(Duration::from_secs(600))
-        .max_lifetime(Duration::from_secs(1800))
+        .idle_timeout(Duration::from_mins(10))
+        .max_lifetime(Duration::from_mins(30))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(SqliteJournalMode::Wal)
@@ -79,7 +79,7 @@ pub async fn connect_with(url: &str, pool: &PoolSettings) -> Result<DatabaseConn
 /// What a database error means for the request that met it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
-    /// The database cannot be reached, is shutting down or starting, or (SQLite) stayed locked
+    /// The database cannot be reached, is shutting down or starting, or (`SQLite`) stayed locked
     /// past the busy timeout: nothing is wrong with the request, and a retry may succeed.
     Unavailable,
     /// A deadlock or serialisation failure (PostgreSQL): the transaction was rolled back
@@ -134,9 +134,9 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-/// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite, so a concurrent writer waits on
+/// Starts a write transaction: `BEGIN IMMEDIATE` on `SQLite`, so a concurrent writer waits on
 /// the lock (up to the busy timeout) instead of failing to upgrade a read lock; READ
-/// COMMITTED on PostgreSQL.
+/// COMMITTED on `PostgreSQL`.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     let isolation_level = match db.get_database_backend() {
         DbBackend::Postgres => Some(IsolationLevel::ReadCommitted),

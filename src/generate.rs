@@ -222,7 +222,7 @@ async fn clear(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Bound parameters per statement, below SQLite's limit (32,766) and PostgreSQL's (65,535).
+/// Bound parameters per statement, below `SQLite`'s limit (32,766) and `PostgreSQL`'s (65,535).
 const MAX_PARAMS: usize = 30_000;
 
 /// Inserts `rows` in multi-row statements of at most [`MAX_PARAMS`] parameters.

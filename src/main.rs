@@ -118,7 +118,7 @@ fn init_tracing(format: LogFormat) {
 /// called, not when the future is first polled: a signal that arrives between the "listening
 /// on" line and the server's first poll must not fall back to the default action (immediate
 /// termination).
-fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
     let ctrl_c = tokio::signal::ctrl_c();
@@ -144,8 +144,8 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
         #[cfg(not(unix))]
         let term = std::future::pending::<()>();
         tokio::select! {
-            _ = ctrl_c => {},
-            _ = term => {},
+            () = ctrl_c => {},
+            () = term => {},
         }
         tracing::info!("shutting down");
     }

@@ -1,6 +1,6 @@
 //! The `external_link` table: links to documents about a persona, journey, stage or team.
 
-use crate::enums::*;
+use crate::enums::{LinkAccess, LinkKind, SubjectType};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

@@ -1,6 +1,6 @@
 //! The `journey` table: customer journeys, one per persona kind or narrower.
 
-use crate::enums::*;
+use crate::enums::{PersonaKind, Provenance, Status};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

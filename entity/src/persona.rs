@@ -1,6 +1,6 @@
 //! The `persona` table: go-to-market personas.
 
-use crate::enums::*;
+use crate::enums::{PainIntensity, PersonaKind, Provenance, Status, ValuePropScope};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

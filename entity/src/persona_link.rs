@@ -1,6 +1,6 @@
 //! The `persona_link` table: directed links between personas.
 
-use crate::enums::*;
+use crate::enums::{PersonaLinkKind, Provenance};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

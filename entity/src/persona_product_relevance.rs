@@ -1,6 +1,6 @@
 //! The `persona_product_relevance` table: how relevant each product is to a persona.
 
-use crate::enums::*;
+use crate::enums::{Provenance, RelevanceLevel};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

@@ -1,6 +1,6 @@
 //! The `product` table: products the personas are sold.
 
-use crate::enums::*;
+use crate::enums::Provenance;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

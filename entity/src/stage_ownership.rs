@@ -1,6 +1,6 @@
 //! The `stage_ownership` table: each team's RACI responsibility for a stage.
 
-use crate::enums::*;
+use crate::enums::Responsibility;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

@@ -1,6 +1,6 @@
 //! The `team` table: teams that own journey stages.
 
-use crate::enums::*;
+use crate::enums::Department;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

@@ -1,6 +1,6 @@
 //! The `team_membership` table: who belongs to which team.
 
-use crate::enums::*;
+use crate::enums::MembershipRole;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

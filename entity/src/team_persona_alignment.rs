@@ -1,6 +1,6 @@
 //! The `team_persona_alignment` table: teams aligned to personas.
 
-use crate::enums::*;
+use crate::enums::{AlignmentLevel, Motion, Provenance};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

@@ -1,9 +1,15 @@
 //! The catalog schema: personas, journeys, stages, teams, people and ownership.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{
+    prelude::*,
+    schema::{
+        integer, integer_null, json, pk_auto, string_len, string_len_null, string_len_uniq, text,
+        text_null, timestamp_with_time_zone,
+    },
+};
 
 #[derive(DeriveMigrationName)]
-pub struct Migration;
+pub(crate) struct Migration;
 
 /// A foreign key from `table.column` to `target.id`.
 struct Fk {

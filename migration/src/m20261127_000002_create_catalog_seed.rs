@@ -1,10 +1,13 @@
 //! `catalog_seed`: one row per load of the seed catalog, so a restart can tell a database that
 //! was never seeded from one whose editors deleted the seeded personas.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{
+    prelude::*,
+    schema::{integer, pk_auto, timestamp_with_time_zone},
+};
 
 #[derive(DeriveMigrationName)]
-pub struct Migration;
+pub(crate) struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -1,10 +1,16 @@
 //! Access and history: `api_token` (bearer tokens, stored as hashes) and `audit_event` (the
 //! append-only record of every change, refused any UPDATE or DELETE by the database itself).
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{
+    prelude::*,
+    schema::{
+        integer, integer_null, json_null, pk_auto, string_len, string_len_null, string_len_uniq,
+        timestamp_with_time_zone, timestamp_with_time_zone_null,
+    },
+};
 
 #[derive(DeriveMigrationName)]
-pub struct Migration;
+pub(crate) struct Migration;
 
 const INDEXES: &[&str] =
     &["CREATE INDEX ix_audit_event_subject ON audit_event (subject_type, subject_id, id)"];
@@ -68,7 +74,7 @@ impl MigrationTrait for Migration {
             db.execute_unprepared(sql).await?;
         }
         let append_only = match manager.get_database_backend() {
-            sea_orm_migration::sea_orm::DatabaseBackend::Postgres => POSTGRES_APPEND_ONLY,
+            sea_orm::DatabaseBackend::Postgres => POSTGRES_APPEND_ONLY,
             _ => SQLITE_APPEND_ONLY,
         };
         for sql in append_only {
@@ -81,7 +87,7 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table("audit_event").to_owned())
             .await?;
-        if manager.get_database_backend() == sea_orm_migration::sea_orm::DatabaseBackend::Postgres {
+        if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             manager
                 .get_connection()
                 .execute_unprepared("DROP FUNCTION IF EXISTS audit_event_append_only()")

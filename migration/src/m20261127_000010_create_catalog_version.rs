@@ -8,7 +8,7 @@ use sea_orm_migration::sea_orm::DbBackend;
 /// Every table whose rows a response can show. A later migration that adds such a table adds
 /// its triggers with [`triggers_for`]. `api_token` is left out on purpose: its `last_used_at`
 /// changes as tokens are used, and only admins read it, whose responses are never cached.
-pub const TABLES: &[&str] = &[
+pub(crate) const TABLES: &[&str] = &[
     "persona",
     "role",
     "persona_link",
@@ -34,7 +34,7 @@ pub const TABLES: &[&str] = &[
 /// transaction, so the counter row is locked only for the instant before commit. Locking it at
 /// the first change instead would make two writers that touch the same rows in different
 /// orders deadlock on it.
-pub fn triggers_for(backend: DbBackend, table: &str) -> Vec<String> {
+pub(crate) fn triggers_for(backend: DbBackend, table: &str) -> Vec<String> {
     match backend {
         DbBackend::Postgres => vec![format!(
             "CREATE CONSTRAINT TRIGGER catalog_version_{table} \
@@ -69,7 +69,7 @@ END
 $$";
 
 #[derive(DeriveMigrationName)]
-pub struct Migration;
+pub(crate) struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -3,7 +3,7 @@
 
 use sea_orm_migration::prelude::*;
 
-pub struct Migration;
+pub(crate) struct Migration;
 
 const INDEXES: &[(&str, &str)] = &[
     (
@@ -25,7 +25,7 @@ const INDEXES: &[(&str, &str)] = &[
 ];
 
 impl MigrationName for Migration {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "m20261127_000011_index_feed_filters"
     }
 }

@@ -362,7 +362,7 @@ pub fn check(c: &Catalog) -> Result<(), SeedError> {
                     {
                         p.0.push(format!(
                             "{place}: dri `{dri}` is not a member of the accountable team `{a}`"
-                        ))
+                        ));
                     }
                     Some(_) => {}
                 }

@@ -7,7 +7,7 @@ use crate::domain::types::{Email, LongText, Name, ShortText, Slug, TextList, Url
 use crate::error::AppResult;
 
 /// Every problem with the values of `c`, in file order (`record: field: rule`).
-pub fn problems(c: &Catalog) -> Vec<String> {
+pub(super) fn problems(c: &Catalog) -> Vec<String> {
     let mut p = Check(Vec::new());
     for x in &c.products {
         let r = format!("product `{}`", x.slug);

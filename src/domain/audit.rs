@@ -250,7 +250,11 @@ pub fn snapshot_with<T: Serialize>(value: &T, extra: &[(&str, Value)]) -> Value 
 
 /// Writes `change` as made by `actor`. Only [`super::change::Change::record`] calls it, with
 /// the change's transaction, before commit: the event then exists exactly when the change does.
-pub(super) async fn write(db: &impl ConnectionTrait, actor: &Actor, change: &Event) -> AppResult<()> {
+pub(super) async fn write(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    change: &Event,
+) -> AppResult<()> {
     audit_event::ActiveModel {
         occurred_at: Set(Utc::now()),
         actor_token_id: Set(actor.token_id),

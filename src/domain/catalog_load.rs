@@ -5,7 +5,7 @@ use crate::error::AppResult;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend};
 
-/// Makes `change` wait for any other catalog load to commit (PostgreSQL; SQLite's writers
+/// Makes `change` wait for any other catalog load to commit (`PostgreSQL`; `SQLite`'s writers
 /// are serialised already): replicas started with `--seed` at the same moment would
 /// otherwise both create the same slugs. The second then finds everything in place.
 pub async fn serialise(change: &Change) -> AppResult<()> {

@@ -177,7 +177,7 @@ impl Change {
     }
 
     /// Counts this change against `aggregate` now: its version advances by one (once per
-    /// change) and, on PostgreSQL, its row stays locked until commit, so concurrent edits of
+    /// change) and, on `PostgreSQL`, its row stays locked until commit, so concurrent edits of
     /// the same aggregate are serialised from here on. `NOT_FOUND` when it no longer exists.
     pub async fn touch(&mut self, aggregate: Aggregate, key: &str) -> AppResult<()> {
         if self.touched.contains(&aggregate) {

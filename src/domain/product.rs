@@ -405,7 +405,7 @@ mod tests {
         let events = events(&w).await;
         let judged: Vec<_> = events
             .iter()
-            .filter(|e| e.subject_type == entity::audit_event::AuditSubject::Persona)
+            .filter(|e| e.subject_type == audit_event::AuditSubject::Persona)
             .map(|e| {
                 (
                     e.action.as_str(),

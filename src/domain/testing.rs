@@ -1,4 +1,4 @@
-//! What the domain's unit tests share: a migrated in-memory SQLite database behind a writer,
+//! What the domain's unit tests share: a migrated in-memory `SQLite` database behind a writer,
 //! and an actor to make changes as.
 
 use super::audit::Actor;

@@ -19,7 +19,7 @@ pub const STAGES_MAX: usize = 100;
 /// Longest e-mail address.
 pub const EMAIL_MAX: usize = 320;
 /// Longest search text of a list filter: nothing longer can match a name, and a long one
-/// makes an expensive pattern (SQLite refuses LIKE patterns over 50 000 bytes outright).
+/// makes an expensive pattern (`SQLite` refuses LIKE patterns over 50 000 bytes outright).
 pub const SEARCH_MAX: usize = NAME_MAX;
 
 /// Implements the read-only accessors every validated text shares.

@@ -142,8 +142,8 @@ pub async fn history(
     after: Option<String>,
 ) -> Result<Conn<AuditEvent>> {
     let args = PageArgs {
-        first,
         after,
+        first,
         ..PageArgs::default()
     };
     super::child_connection(ctx, History(subject), subject_id, args, AuditEvent).await
@@ -190,8 +190,8 @@ impl HistoryQuery {
             q = q.filter(audit_event::Column::ActorName.eq(a));
         }
         let args = PageArgs {
-            first,
             after,
+            first,
             ..PageArgs::default()
         };
         pagination::paginate(db, q, newest_first(), args, AuditEvent)

@@ -1,4 +1,4 @@
-//! Per-request DataLoaders: one key type per relation direction, all batched by one loader.
+//! Per-request `DataLoaders`: one key type per relation direction, all batched by one loader.
 //!
 //! A nested request runs one statement per relation it touches, whatever the number of rows:
 //! sibling fields ask for their keys in the same tick and the loader answers them in one
@@ -44,20 +44,20 @@ pub fn loaders(db: DatabaseConnection, batches: &Batches) -> Loaders {
     .delay(std::time::Duration::ZERO)
 }
 
-/// The DataLoader batches of one request, started when the request is idle.
+/// The `DataLoader` batches of one request, started when the request is idle.
 ///
-/// async-graphql's DataLoader starts a batch a fixed delay (1 ms) after its first key. A
+/// async-graphql's `DataLoader` starts a batch a fixed delay (1 ms) after its first key. A
 /// relation level of a large response can take longer than that to resolve (the executor
 /// yields between list items, and on a multi-threaded runtime the timer fires regardless),
 /// so one level was split over more statements the more rows it had. Here a batch waits
 /// until the request cannot make progress without it: every resolver that can run has run
-/// and registered its keys (the JavaScript DataLoader's "end of tick"). The statement count
+/// and registered its keys (the JavaScript `DataLoader`'s "end of tick"). The statement count
 /// then follows the depth of the query, not its rows, and no level waits for a timer.
 #[derive(Clone, Default)]
 pub struct Batches(Arc<Mutex<Vec<BoxFuture<'static, ()>>>>);
 
 impl Batches {
-    /// Queues a batch until the request is idle; the DataLoader's spawner.
+    /// Queues a batch until the request is idle; the `DataLoader`'s spawner.
     fn spawn(&self, batch: BoxFuture<'static, ()>) {
         self.0
             .lock()
@@ -121,7 +121,7 @@ impl Wake for WokenFlag {
 }
 
 /// `column` is one of `ids`, bound as one parameter whatever their number: `= ANY($1)` with an
-/// array on PostgreSQL, `IN (SELECT value FROM json_each(?))` with a JSON array on SQLite.
+/// array on `PostgreSQL`, `IN (SELECT value FROM json_each(?))` with a JSON array on `SQLite`.
 /// The statement's text is then the same for every batch, so each pooled connection prepares
 /// it once, where an `IN ($1, $2, ...)` list makes a new statement for every batch size.
 pub fn one_of<C: ColumnTrait>(
@@ -131,16 +131,15 @@ pub fn one_of<C: ColumnTrait>(
 ) -> Expr {
     let ids: Vec<i32> = ids.into_iter().collect();
     let column = Expr::col(column.as_column_ref());
-    match db.get_database_backend() {
-        DbBackend::Postgres => column.eq(PgFunc::any(Expr::val(ids))),
-        _ => {
-            let list = serde_json::Value::from(ids).to_string();
-            // `?` is where the SQLite builder puts each expression.
-            Expr::cust_with_exprs(
-                "? IN (SELECT value FROM json_each(?))",
-                [column, Expr::val(list)],
-            )
-        }
+    if db.get_database_backend() == DbBackend::Postgres {
+        column.eq(PgFunc::any(Expr::val(ids)))
+    } else {
+        let list = serde_json::Value::from(ids).to_string();
+        // `?` is where the SQLite builder puts each expression.
+        Expr::cust_with_exprs(
+            "? IN (SELECT value FROM json_each(?))",
+            [column, Expr::val(list)],
+        )
     }
 }
 

@@ -67,12 +67,12 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 /// The limits here are async-graphql's own, a backstop behind the HTTP transport's guard, which
 /// checks every request before it reaches the schema and counts costs more strictly.
 pub fn build_schema(db: DatabaseConnection, settings: &crate::config::Settings) -> AppSchema {
-    let limits = self::limits::Limits::from_settings(settings);
+    let limits = limits::Limits::from_settings(settings);
     let mut builder = schema_builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(usize::try_from(limits.max_complexity).unwrap_or(usize::MAX))
         .limit_recursive_depth(limits.max_nesting())
-        .limit_directives(self::limits::MAX_DIRECTIVES);
+        .limit_directives(limits::MAX_DIRECTIVES);
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
@@ -90,7 +90,7 @@ pub fn db<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
         .map_err(|e| AppError::internal(e.message))
 }
 
-/// The DataLoader of the request.
+/// The `DataLoader` of the request.
 pub fn loader<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
     ctx.data::<Loaders>()
         .map_err(|e| AppError::internal(e.message))

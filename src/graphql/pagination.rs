@@ -213,10 +213,10 @@ impl PageKey {
 
     /// The order rows are read in: the list's own, or reversed for a `last` page.
     fn read_order<E: EntityTrait>(&self, ordering: &Ordering<E>) -> Order {
-        if ordering.descending != self.backward {
-            Order::Desc
-        } else {
+        if ordering.descending == self.backward {
             Order::Asc
+        } else {
+            Order::Desc
         }
     }
 
@@ -409,8 +409,8 @@ fn id_of<E: EntityTrait>(o: &Ordering<E>, m: &E::Model) -> i32 {
 /// A case-insensitive substring match of `needle` in any of `columns`, with `%` and `_`
 /// in the needle matched literally.
 ///
-/// The column is lowered by the database's `LOWER`, which folds every letter on PostgreSQL
-/// but only ASCII ones on SQLite. Matching against the needle lowered both ways (fully, and
+/// The column is lowered by the database's `LOWER`, which folds every letter on `PostgreSQL`
+/// but only ASCII ones on `SQLite`. Matching against the needle lowered both ways (fully, and
 /// in ASCII only) finds a name by its own spelling on both, whatever its accents.
 pub fn text_search<C: ColumnTrait>(needle: &str, columns: &[C]) -> Condition {
     let mut patterns = vec![like_pattern(&needle.to_lowercase())];

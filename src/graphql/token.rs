@@ -119,8 +119,8 @@ impl TokenQuery {
             key: |m: &api_token::Model| SortValue::Int(m.id.into()),
         };
         let args = PageArgs {
-            first,
             after,
+            first,
             ..PageArgs::default()
         };
         pagination::paginate(

@@ -26,7 +26,8 @@ pub fn server_error(code: &str, message: impl Into<String>) -> ServerError {
 /// A service error (an `AppError`, an access refusal) as a GraphQL error: its client-safe
 /// message, its code and, for bad input, the failing `field`.
 pub fn from_error(err: &impl ErrorExtensions) -> ServerError {
-    err.extend().into_server_error(Default::default())
+    err.extend()
+        .into_server_error(async_graphql::Pos::default())
 }
 
 /// The answer to a request refused before execution: `errors`, and no `data` at all.

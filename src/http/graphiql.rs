@@ -63,7 +63,7 @@ query BuyerJourneyOwnership {
 "#;
 
 /// The example of the second tab: which stages have no accountable owner yet.
-pub const OWNERSHIP_GAPS_EXAMPLE: &str = r#"# Which stages have no ACCOUNTABLE owner yet, across every journey?
+pub const OWNERSHIP_GAPS_EXAMPLE: &str = r"# Which stages have no ACCOUNTABLE owner yet, across every journey?
 query OwnershipGaps {
   ownershipGaps {
     journey {
@@ -76,9 +76,9 @@ query OwnershipGaps {
     }
   }
 }
-"#;
+";
 
-/// Routes of the GraphiQL page and its assets.
+/// Routes of the `GraphiQL` page and its assets.
 pub fn router() -> Router {
     static WARN_ONCE: Once = Once::new();
     if !EMBEDDED {
@@ -103,7 +103,7 @@ fn render_page() -> String {
     let mut styles = String::new();
     let mut scripts = String::new();
     for asset in ASSETS {
-        if asset.path.ends_with(".css") {
+        if is_css(asset.path) {
             styles.push_str(&format!(
                 "    <link rel=\"stylesheet\" href=\"{prefix}{}\">\n",
                 asset.path
@@ -177,7 +177,7 @@ async fn asset(Path(path): Path<String>) -> Response {
     let Some(asset) = found else {
         return (StatusCode::NOT_FOUND, "no such asset").into_response();
     };
-    let content_type = if asset.path.ends_with(".css") {
+    let content_type = if is_css(asset.path) {
         "text/css; charset=utf-8"
     } else {
         "text/javascript; charset=utf-8"
@@ -195,4 +195,11 @@ async fn asset(Path(path): Path<String>) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     resp
+}
+
+/// Whether an asset is a stylesheet (asset paths are the build's own, lower case).
+fn is_css(path: &str) -> bool {
+    std::path::Path::new(path)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("css"))
 }

@@ -36,7 +36,7 @@ pub(crate) enum WireBody {
 }
 
 impl WireRequest {
-    pub fn into_request(self) -> Request {
+    pub(crate) fn into_request(self) -> Request {
         let mut req = Request::new(self.query);
         if let Some(name) = self.operation_name {
             req = req.operation_name(name);

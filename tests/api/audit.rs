@@ -98,7 +98,7 @@ async fn a_persona_keeps_its_history_with_actor_action_and_values_before_and_aft
     .await;
     let log = app
         .data(
-            &format!(r#"{{ auditLog(filter: {{ subjectType: PERSONA }}) {{ ...E }} }} {HISTORY}"#),
+            &format!(r"{{ auditLog(filter: {{ subjectType: PERSONA }}) {{ ...E }} }} {HISTORY}"),
             json!({}),
         )
         .await;
@@ -144,7 +144,7 @@ async fn stages_journeys_and_teams_keep_the_history_of_their_parts() {
     )
     .await;
     app.data(
-        r#"mutation($id: ID!) { moveStage(input: { id: $id, position: 1 }) { journey { slug } } }"#,
+        r"mutation($id: ID!) { moveStage(input: { id: $id, position: 1 }) { journey { slug } } }",
         json!({ "id": stage }),
     )
     .await;
@@ -399,9 +399,8 @@ async fn the_global_feed_filters_by_subject_action_and_actor() {
     )
     .await;
     let feed = |filter: &str| {
-        let q = format!(
-            r#"{{ auditLog(filter: {filter}) {{ nodes {{ action actor subjectKey }} }} }}"#
-        );
+        let q =
+            format!(r"{{ auditLog(filter: {filter}) {{ nodes {{ action actor subjectKey }} }} }}");
         let app = &app;
         async move { app.data(&q, json!({})).await["auditLog"]["nodes"].clone() }
     };

@@ -468,7 +468,7 @@ async fn tokens_are_stored_only_as_hashes_and_never_exposed() {
     // The history of the token's creation holds neither the secret nor its hash.
     let log = app
         .data(
-            r#"{ auditLog(filter: { subjectType: API_TOKEN }) { nodes { action subjectKey before after } } }"#,
+            r"{ auditLog(filter: { subjectType: API_TOKEN }) { nodes { action subjectKey before after } } }",
             json!({}),
         )
         .await;

@@ -459,7 +459,7 @@ async fn an_overwriting_rerun_restores_catalog_fields_and_keeps_what_editors_add
     assert_eq!(snapshot(db).await, before);
 }
 
-const BROKEN: &str = r#"
+const BROKEN: &str = r"
 personas:
   - { slug: dev, name: Dev, kind: DEV }
 teams:
@@ -478,7 +478,7 @@ journeys:
 ownership:
   dev-journey:
     discover: { A: product-management, R: [sdr], dri: ce-lead }
-"#;
+";
 
 #[tokio::test]
 async fn a_catalog_with_unknown_references_is_rejected_by_name_and_writes_nothing() {
@@ -535,24 +535,15 @@ async fn two_seeds_at_once_load_the_catalog_once() {
 async fn a_database_whose_editors_deleted_every_persona_is_not_seeded_again() {
     let app = TestApp::spawn().await;
     assert!(
-        persona_graph::catalog::is_empty(&app.db).await.unwrap(),
+        catalog::is_empty(&app.db).await.unwrap(),
         "a fresh database is empty"
     );
-    persona_graph::catalog::seed(&app.db).await.unwrap();
-    entity::persona::Entity::delete_many()
-        .exec(&app.db)
-        .await
-        .unwrap();
-    entity::journey::Entity::delete_many()
-        .exec(&app.db)
-        .await
-        .unwrap();
-    entity::team::Entity::delete_many()
-        .exec(&app.db)
-        .await
-        .unwrap();
+    catalog::seed(&app.db).await.unwrap();
+    persona::Entity::delete_many().exec(&app.db).await.unwrap();
+    journey::Entity::delete_many().exec(&app.db).await.unwrap();
+    team::Entity::delete_many().exec(&app.db).await.unwrap();
     assert!(
-        !persona_graph::catalog::is_empty(&app.db).await.unwrap(),
+        !catalog::is_empty(&app.db).await.unwrap(),
         "the catalog was loaded once; serve must not load it again over the editors' deletions"
     );
 }

@@ -8,7 +8,7 @@ use entity::{journey, journey_stage, stage_ownership, team};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-const MATRIX: &str = r#"query($j: String!) {
+const MATRIX: &str = r"query($j: String!) {
   ownershipMatrix(journey: $j) {
     journey { slug }
     stages { key position }
@@ -17,7 +17,7 @@ const MATRIX: &str = r#"query($j: String!) {
       cells { stageKey responsibility ownership { dri { slug } } }
     }
   }
-}"#;
+}";
 
 /// The buyer journey's RACI map as the file gives it: one row per team, by team name, one
 /// letter per stage in stage order (`-` where the team has no responsibility).
@@ -173,7 +173,8 @@ async fn the_ownership_matrix_of_an_unknown_journey_is_not_found() {
     assert_eq!(body["data"], Value::Null);
 }
 
-const GAPS: &str = r#"query($j: String) { ownershipGaps(journey: $j) { journey { slug } stage { key position } } }"#;
+const GAPS: &str =
+    r"query($j: String) { ownershipGaps(journey: $j) { journey { slug } stage { key position } } }";
 
 #[tokio::test]
 async fn the_only_ownership_gap_of_the_catalog_is_dev_journey_advocate_expand() {

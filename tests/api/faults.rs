@@ -1,8 +1,8 @@
-//! Database outages: with its PostgreSQL server stopped, the service answers fast with
+//! Database outages: with its `PostgreSQL` server stopped, the service answers fast with
 //! `DATABASE_UNAVAILABLE` (503, `Retry-After`), `/ready` says so, and once the server is back
 //! the same process serves again, with nothing that was committed lost.
 //!
-//! The test starts a PostgreSQL server of its own (it needs the PostgreSQL binaries, under
+//! The test starts a `PostgreSQL` server of its own (it needs the `PostgreSQL` binaries, under
 //! `/usr/lib/postgresql/*/bin` or `PG_BIN`), so it runs the same with and without
 //! `TEST_DATABASE_URL`.
 
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// A throwaway PostgreSQL server in a temporary directory, stopped and removed on drop (also
+/// A throwaway `PostgreSQL` server in a temporary directory, stopped and removed on drop (also
 /// when the test panics).
 struct PgServer {
     bin: PathBuf,
@@ -43,13 +43,13 @@ fn pg_bin() -> PathBuf {
         })
         .collect();
     found.sort();
-    found.pop().map(|(_, bin)| bin).unwrap_or_else(|| {
+    found.pop().map_or_else(|| {
         panic!(
             "this test starts its own PostgreSQL server and needs its binaries (initdb, pg_ctl) \
              under /usr/lib/postgresql/<version>/bin, or in the directory PG_BIN names; \
              install them with `apt-get install postgresql`"
         )
-    })
+    }, |(_, bin)| bin)
 }
 
 fn run(cmd: &mut Command) {
@@ -78,7 +78,7 @@ impl PgServer {
         // PostgreSQL refuses to run as root; as root, run it as the `postgres` user.
         let uid = Command::new("id").arg("-u").output().expect("run `id -u`");
         let as_postgres = String::from_utf8_lossy(&uid.stdout).trim() == "0";
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "persona-graph-pg-{}-{}",
             std::process::id(),
@@ -112,7 +112,7 @@ impl PgServer {
         self.dir.join("data")
     }
 
-    /// `program` of the PostgreSQL binaries, run as `postgres` when this process is root.
+    /// `program` of the `PostgreSQL` binaries, run as `postgres` when this process is root.
     fn command(&self, program: &str) -> Command {
         let path = self.bin.join(program);
         if self.as_postgres {
@@ -359,7 +359,7 @@ async fn a_stopped_database_fails_requests_fast_and_the_service_recovers_by_itse
         .collect();
 
     // Stop the database only once the load is flowing, so that it stops under traffic.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     while answered.load(Ordering::SeqCst) < 20 {
         assert!(Instant::now() < deadline, "the load did not get going");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -397,7 +397,7 @@ async fn a_stopped_database_fails_requests_fast_and_the_service_recovers_by_itse
 
     // The same process serves again once the pool reconnects; poll for it, within a bound.
     let back = Instant::now();
-    let deadline = back + Duration::from_secs(60);
+    let deadline = back + Duration::from_mins(1);
     loop {
         let (s, r, b) = service.post(LIST, json!({})).await;
         if assert_ok_or_unavailable(s, r.as_deref(), &b) {

@@ -53,7 +53,7 @@ async fn snapshot(db: &DatabaseConnection) -> Vec<String> {
     all
 }
 
-/// A migrated SQLite database in a temporary file, and the file.
+/// A migrated `SQLite` database in a temporary file, and the file.
 async fn sqlite_database(tag: &str) -> (DatabaseConnection, std::path::PathBuf) {
     let path = std::env::temp_dir().join(format!(
         "persona-graph-generate-{tag}-{}.db",

@@ -1,4 +1,4 @@
-//! The GraphiQL page works offline: it references only assets the service itself serves.
+//! The `GraphiQL` page works offline: it references only assets the service itself serves.
 
 use crate::helpers::TestApp;
 use persona_graph::http::graphiql::{ASSETS, ASSETS_PREFIX, CDN_PREFIX, EMBEDDED};

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Creates a token named `name` with `role`, as the command line does; returns its secret.
-pub async fn create_token(
+pub(crate) async fn create_token(
     db: &DatabaseConnection,
     name: &str,
     role: TokenRole,
@@ -32,7 +32,7 @@ pub async fn create_token(
 }
 
 /// A running service over its own database.
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub addr: std::net::SocketAddr,
     pub db: DatabaseConnection,
     /// The URL of the test's database (for running the binary against it).
@@ -54,7 +54,7 @@ pub struct TestApp {
 enum Scratch {
     /// A database on the `TEST_DATABASE_URL` server: the admin URL and the database name.
     Postgres { admin_url: String, name: String },
-    /// An SQLite file and its WAL companions.
+    /// An `SQLite` file and its WAL companions.
     Sqlite(std::path::PathBuf),
 }
 
@@ -95,8 +95,7 @@ fn unique_name() -> String {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+        .map_or(0, |d| d.subsec_nanos());
     format!("pg_test_{}_{}_{}", std::process::id(), n, nanos)
 }
 
@@ -134,12 +133,12 @@ async fn fresh_database_url() -> (String, Scratch) {
 
 impl TestApp {
     /// An empty, migrated catalog.
-    pub async fn spawn() -> Self {
+    pub(crate) async fn spawn() -> Self {
         Self::spawn_with(Settings::default()).await
     }
 
     /// An empty, migrated catalog, served with `settings`.
-    pub async fn spawn_with(settings: Settings) -> Self {
+    pub(crate) async fn spawn_with(settings: Settings) -> Self {
         let (url, scratch) = fresh_database_url().await;
         let mut conn = db::connect(&url, 5)
             .await
@@ -180,24 +179,24 @@ impl TestApp {
     }
 
     /// The seed catalog, loaded.
-    pub async fn seeded() -> Self {
+    pub(crate) async fn seeded() -> Self {
         let app = Self::spawn().await;
         catalog::seed(&app.db).await.expect("load the seed catalog");
         app
     }
 
     /// `http://127.0.0.1:PORT` + `path`.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
     /// POSTs a GraphQL request with the admin token and returns the JSON body.
-    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+    pub(crate) async fn gql(&self, query: &str, variables: Value) -> Value {
         self.gql_as(Some(&self.admin_token), query, variables).await
     }
 
     /// POSTs a GraphQL request with `token` (none when `None`) and returns the JSON body.
-    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+    pub(crate) async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         self.post_as(token, query, variables)
             .await
             .json()
@@ -206,7 +205,7 @@ impl TestApp {
     }
 
     /// POSTs a GraphQL request with `token` (none when `None`) and returns the HTTP response.
-    pub async fn post_as(
+    pub(crate) async fn post_as(
         &self,
         token: Option<&str>,
         query: &str,
@@ -223,19 +222,24 @@ impl TestApp {
     }
 
     /// POSTs a GraphQL request with `token` that must succeed and returns its `data`.
-    pub async fn data_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+    pub(crate) async fn data_as(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
         let body = self.gql_as(token, query, variables).await;
         assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
         body["data"].clone()
     }
 
     /// A new token with `role` (named after it and a counter), as its secret.
-    pub async fn token(&self, role: TokenRole) -> String {
+    pub(crate) async fn token(&self, role: TokenRole) -> String {
         self.token_with(role, None).await
     }
 
     /// A new token with `role` that expires at `expires_at`, as its secret.
-    pub async fn token_with(
+    pub(crate) async fn token_with(
         &self,
         role: TokenRole,
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -247,24 +251,24 @@ impl TestApp {
     }
 
     /// POSTs a GraphQL request that must succeed and returns its `data`.
-    pub async fn data(&self, query: &str, variables: Value) -> Value {
+    pub(crate) async fn data(&self, query: &str, variables: Value) -> Value {
         let body = self.gql(query, variables).await;
         assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
         body["data"].clone()
     }
 
     /// The SQL statements run since the last reset.
-    pub fn statements(&self) -> usize {
+    pub(crate) fn statements(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
     }
 
     /// The texts of the SQL statements run since the last reset, in order.
-    pub fn statement_texts(&self) -> Vec<String> {
+    pub(crate) fn statement_texts(&self) -> Vec<String> {
         self.texts.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
     /// Starts counting statements from zero.
-    pub fn reset_statements(&self) {
+    pub(crate) fn reset_statements(&self) {
         self.statements.store(0, Ordering::SeqCst);
         if let Ok(mut texts) = self.texts.lock() {
             texts.clear();
@@ -285,7 +289,7 @@ fn admin_client(token: &str) -> reqwest::Client {
 }
 
 /// The `extensions.code` of the first error of a response.
-pub fn error_code(body: &Value) -> &str {
+pub(crate) fn error_code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or("<no code>")
@@ -293,7 +297,7 @@ pub fn error_code(body: &Value) -> &str {
 
 /// Every row of every catalog table, the history and the tokens (without `last_used_at`, which
 /// a request may note in the background), as one string: equal digests mean nothing changed.
-pub async fn digest(db: &DatabaseConnection) -> String {
+pub(crate) async fn digest(db: &DatabaseConnection) -> String {
     use entity::*;
     use sea_orm::{EntityTrait, QueryOrder};
     macro_rules! rows {

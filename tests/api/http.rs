@@ -404,7 +404,7 @@ async fn request_parameters_the_server_does_not_know_are_ignored() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let body: serde_json::Value = resp.json().await.unwrap();
+    let body: Value = resp.json().await.unwrap();
     assert_eq!(
         body,
         serde_json::json!({ "data": { "__typename": "Query" } })

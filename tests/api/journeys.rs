@@ -79,7 +79,7 @@ async fn create_persona(app: &TestApp, slug: &str, kind: &str) {
     .await;
 }
 
-/// Asserts a BAD_USER_INPUT naming `field`, and returns the message.
+/// Asserts a `BAD_USER_INPUT` naming `field`, and returns the message.
 fn assert_bad_input(body: &Value, field: &str) -> String {
     assert_eq!(error_code(body), "BAD_USER_INPUT", "{body:#}");
     assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body:#}");

@@ -9,10 +9,10 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-pub const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+pub(crate) const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 /// POSTs `body` as JSON with `accept`: (status, content type, JSON body).
-pub async fn post_raw(
+pub(crate) async fn post_raw(
     app: &TestApp,
     accept: &str,
     body: impl Into<String>,
@@ -30,7 +30,7 @@ pub async fn post_raw(
 }
 
 /// Status, content type and JSON body of a response; panics when the body is not JSON.
-pub async fn read(resp: reqwest::Response) -> (u16, String, Value) {
+pub(crate) async fn read(resp: reqwest::Response) -> (u16, String, Value) {
     let status = resp.status().as_u16();
     let content_type = resp
         .headers()
@@ -46,7 +46,7 @@ pub async fn read(resp: reqwest::Response) -> (u16, String, Value) {
 /// Sends `request` as raw bytes on a new connection and reads until the server closes it:
 /// (status, body). For requests no HTTP client would send. A connection the server drops
 /// without an answer gives status 0.
-pub async fn raw_http(app: &TestApp, request: &[u8]) -> (u16, String) {
+pub(crate) async fn raw_http(app: &TestApp, request: &[u8]) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     // The server may answer and close before it has read everything (an oversized body).
@@ -128,9 +128,9 @@ fn settings() -> Settings {
     Settings::default()
 }
 
-/// The query GraphiQL (graphql-js 16 `getIntrospectionQuery`, every option on) sends to
+/// The query `GraphiQL` (graphql-js 16 `getIntrospectionQuery`, every option on) sends to
 /// load the schema: 15 fields deep through `TypeRef`.
-pub const GRAPHIQL_INTROSPECTION: &str = r#"
+pub(crate) const GRAPHIQL_INTROSPECTION: &str = r"
 query IntrospectionQuery {
   __schema {
     description
@@ -185,11 +185,11 @@ fragment TypeRef on __Type {
                 ofType { kind name
                   ofType { kind name } } } } } } } } }
 }
-"#;
+";
 
 /// What a product page shows: ten personas with their roles, journeys, stages, the teams
 /// owning each stage and those teams' members.
-pub const PERSONA_PAGE: &str = r#"
+pub(crate) const PERSONA_PAGE: &str = r"
 query PersonaPage {
   personas(first: 10) {
     totalCount
@@ -214,7 +214,7 @@ query PersonaPage {
     }
   }
 }
-"#;
+";
 
 #[tokio::test]
 async fn graphiqls_introspection_query_and_a_deep_persona_page_are_within_the_default_limits() {

@@ -1,6 +1,6 @@
 //! The frontend's nested read (personas with roles, relevance, links, teams, journeys, stages,
 //! owners, members and DRIs) runs in a fixed number of SQL statements, whatever the number of
-//! rows: every relation resolves through the per-request DataLoader.
+//! rows: every relation resolves through the per-request `DataLoader`.
 
 use crate::helpers::TestApp;
 use chrono::Utc;
@@ -17,7 +17,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, Transactio
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-const NESTED: &str = r#"{
+const NESTED: &str = r"{
   personas(first: 50) {
     nodes {
       slug
@@ -40,7 +40,7 @@ const NESTED: &str = r#"{
       }
     }
   }
-}"#;
+}";
 
 /// Stages per journey in the generated data.
 const STAGES: usize = 3;

@@ -25,14 +25,14 @@ async fn every_id_in_a_deep_read_refetches_the_same_object_through_node() {
     let app = TestApp::seeded().await;
     let deep = app
         .data(
-            r#"{ personas(first: 10) { nodes { id __typename
+            r"{ personas(first: 10) { nodes { id __typename
                  roles { id __typename }
                  links { id __typename to { id __typename } }
                  productRelevance { id __typename product { id __typename } }
                  alignedTeams { id __typename }
                  externalLinks { id __typename }
                  journeys { id __typename stages { id __typename
-                   owners { id __typename team { id __typename members { id __typename person { id __typename } } } } } } } } }"#,
+                   owners { id __typename team { id __typename members { id __typename person { id __typename } } } } } } } } }",
             json!({}),
         )
         .await;

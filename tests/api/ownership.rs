@@ -8,7 +8,11 @@ use std::collections::HashSet;
 
 /// Inserts a journey with stages `keys` (positions 1..n) straight into the database, since the
 /// journey mutations are not what these tests are about.
-pub async fn journey_with_stages(app: &TestApp, slug: &str, keys: &[&str]) -> journey::Model {
+pub(crate) async fn journey_with_stages(
+    app: &TestApp,
+    slug: &str,
+    keys: &[&str],
+) -> journey::Model {
     let now = chrono::Utc::now();
     let j = journey::ActiveModel {
         slug: Set(slug.to_owned()),
@@ -46,7 +50,7 @@ pub async fn journey_with_stages(app: &TestApp, slug: &str, keys: &[&str]) -> jo
 }
 
 /// Creates a team through the API.
-pub async fn create_team(app: &TestApp, slug: &str) {
+pub(crate) async fn create_team(app: &TestApp, slug: &str) {
     app.data(
         "mutation($i: CreateTeamInput!) { createTeam(input: $i) { team { slug } } }",
         json!({ "i": { "slug": slug, "name": format!("Team {slug}"), "department": "PRODUCT" } }),
@@ -55,7 +59,7 @@ pub async fn create_team(app: &TestApp, slug: &str) {
 }
 
 /// Creates a person through the API.
-pub async fn create_person(app: &TestApp, slug: &str) {
+pub(crate) async fn create_person(app: &TestApp, slug: &str) {
     app.data(
         "mutation($i: CreatePersonInput!) { createPerson(input: $i) { person { slug } } }",
         json!({ "i": { "slug": slug, "name": format!("Person {slug}") } }),
@@ -64,7 +68,7 @@ pub async fn create_person(app: &TestApp, slug: &str) {
 }
 
 /// Adds a person to a team through the API.
-pub async fn add_member(app: &TestApp, team: &str, person: &str) {
+pub(crate) async fn add_member(app: &TestApp, team: &str, person: &str) {
     app.data(
         "mutation($i: AddTeamMemberInput!) { addTeamMember(input: $i) { member { id } } }",
         json!({ "i": { "team": team, "person": person } }),
@@ -82,12 +86,12 @@ const REMOVE: &str =
     "mutation($i: RemoveStageOwnerInput!) { removeStageOwner(input: $i) { deletedId } }";
 
 /// Runs `assignStageOwner` and returns the raw response.
-pub async fn assign(app: &TestApp, input: Value) -> Value {
+pub(crate) async fn assign(app: &TestApp, input: Value) -> Value {
     app.gql(ASSIGN, json!({ "i": input })).await
 }
 
 /// Assigns an owner that must succeed and returns its global ID.
-pub async fn assign_ok(app: &TestApp, input: Value) -> String {
+pub(crate) async fn assign_ok(app: &TestApp, input: Value) -> String {
     let body = assign(app, input).await;
     assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
     body["data"]["assignStageOwner"]["ownership"]["id"]
@@ -97,7 +101,7 @@ pub async fn assign_ok(app: &TestApp, input: Value) -> String {
 }
 
 /// The journey's version and each stage's owners as `[key, [[team, responsibility, dri]]]`.
-pub async fn owners(app: &TestApp, journey: &str) -> (i64, Value) {
+pub(crate) async fn owners(app: &TestApp, journey: &str) -> (i64, Value) {
     let data = app
         .data(
             "query($j: String!) { journey(slug: $j) { version stages { key owners {
@@ -648,7 +652,7 @@ async fn aligning_with_unknown_slugs_or_unaligning_what_is_not_aligned_is_not_fo
 }
 
 /// Asserts, reading the tables directly, that every DRI is a member of their ownership's team.
-pub async fn assert_every_dri_is_a_member(app: &TestApp) {
+pub(crate) async fn assert_every_dri_is_a_member(app: &TestApp) {
     let members: HashSet<(i32, i32)> = team_membership::Entity::find()
         .all(&app.db)
         .await

@@ -548,7 +548,7 @@ async fn a_lookup_by_slug_reads_the_persona_and_its_roles_in_one_statement() {
     let app = TestApp::spawn().await;
     create(&app, "cto", "CTO", "BUYER").await;
     let lookup =
-        r#"query($slug: String!) { persona(slug: $slug) { slug roles { title sortOrder } } }"#;
+        r"query($slug: String!) { persona(slug: $slug) { slug roles { title sortOrder } } }";
 
     // No roles yet: the persona, with an empty list.
     app.reset_statements();

@@ -15,7 +15,7 @@ fn schema_graphql_matches_the_schema_built_from_the_code() {
     );
 }
 
-const INTROSPECTION: &str = r#"{
+const INTROSPECTION: &str = r"{
   __schema {
     types {
       name kind description
@@ -24,7 +24,7 @@ const INTROSPECTION: &str = r#"{
       enumValues(includeDeprecated: true) { name description }
     }
   }
-}"#;
+}";
 
 fn described(v: &Value) -> bool {
     v["description"]

@@ -1,7 +1,7 @@
 //! SIGTERM, on the real binary: the listener closes at once, a request in flight still
 //! finishes, and the process exits 0; one that outlasts the grace period is dropped instead.
 //!
-//! The request is held in flight deterministically: another connection holds SQLite's write
+//! The request is held in flight deterministically: another connection holds `SQLite`'s write
 //! lock (`BEGIN IMMEDIATE`), so the mutation waits on the busy timeout until it is released.
 
 use persona_graph::db;
@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 /// How long any one step may take before the test gives up on it (a guard against hangs,
 /// not a timing assertion).
-const PATIENCE: Duration = Duration::from_secs(60);
+const PATIENCE: Duration = Duration::from_mins(1);
 
-/// A `persona-graph serve` process over its own SQLite file, killed and removed on drop.
+/// A `persona-graph serve` process over its own `SQLite` file, killed and removed on drop.
 struct Server {
     child: Child,
     lines: Receiver<String>,
@@ -167,7 +167,7 @@ fn remove_sqlite(path: &std::path::Path) {
     }
 }
 
-/// Holds SQLite's write lock from a connection of the test's own until the transaction ends.
+/// Holds `SQLite`'s write lock from a connection of the test's own until the transaction ends.
 async fn hold_write_lock(url: &str) -> (DatabaseConnection, DatabaseTransaction) {
     let conn = db::connect(url, 1).await.expect("open the database");
     let txn = db::begin_write(&conn).await.expect("BEGIN IMMEDIATE");

@@ -89,9 +89,9 @@ async fn race<T, W, WF, C, CF>(app: &Arc<TestApp>, writer: W, check: C) -> Vec<T
 where
     T: Send + 'static,
     W: Fn(Arc<TestApp>, u64) -> WF,
-    WF: std::future::Future<Output = T> + Send + 'static,
+    WF: Future<Output = T> + Send + 'static,
     C: Fn(DatabaseConnection) -> CF + Send + Sync + 'static,
-    CF: std::future::Future<Output = ()> + Send + 'static,
+    CF: Future<Output = ()> + Send + 'static,
 {
     let done = Arc::new(AtomicBool::new(false));
     let check = Arc::new(check);

@@ -243,7 +243,7 @@ fn narrowed_by(persona_id: i32) -> SelectStatement {
         .to_owned()
 }
 
-/// Reads persona `id` again with a row lock (on PostgreSQL; SQLite's writers are serialised
+/// Reads persona `id` again with a row lock (on `PostgreSQL`; `SQLite`'s writers are serialised
 /// already). Narrowing a journey to the persona takes a key-share lock on it through the
 /// foreign key, so while this lock is held no narrowing to it can start, and those that
 /// started first have committed and are visible to the statements that follow.
@@ -255,7 +255,7 @@ async fn lock_persona(db: &impl ConnectionTrait, id: i32, slug: &str) -> AppResu
         .ok_or_else(|| AppError::not_found("persona", slug))
 }
 
-/// The journeys narrowed to persona `persona_id`, by ID, locked (on PostgreSQL).
+/// The journeys narrowed to persona `persona_id`, by ID, locked (on `PostgreSQL`).
 async fn narrowed_journeys(
     db: &impl ConnectionTrait,
     persona_id: i32,

@@ -1,7 +1,7 @@
 //! A journey's stages and their order: keys unique per journey, positions 1..n without gaps
 //! (every command that adds, moves, reorders or removes a stage renumbers the rest in the same
 //! change), at most [`STAGES_MAX`] given at once. Every stage change is a change to the journey,
-//! so each command locks the journey first: on PostgreSQL that serialises concurrent edits of
+//! so each command locks the journey first: on `PostgreSQL` that serialises concurrent edits of
 //! one journey's stages, and the positions read afterwards stay valid.
 
 use super::super::audit::{Event, Subject, snapshot};

@@ -33,7 +33,7 @@ fn create(slug: &str, kind: PersonaKind, keys: &[&str], personas: &[&str]) -> Cr
         status: Status::Active,
         personas: personas.iter().map(|p| (*p).to_owned()).collect(),
         stages: keys.iter().map(|k| stage(k)).collect(),
-        provenance: entity::enums::Provenance::Editor,
+        provenance: Provenance::Editor,
     }
 }
 
@@ -53,7 +53,7 @@ async fn persona(w: &Writer, slug: &str, kind: PersonaKind) -> persona::Model {
         sort_order: 0,
         source_url: None,
         roles: Vec::new(),
-        provenance: entity::enums::Provenance::Editor,
+        provenance: Provenance::Editor,
     };
     w.run(&editor(), &cmd).await.unwrap()
 }

@@ -231,7 +231,7 @@ pub(super) async fn owned_stages(
 }
 
 /// Counts a change to the owners of `stage_ids` against their journeys, locking them in ID
-/// order (the same order for every change, so two of them cannot deadlock on PostgreSQL). A
+/// order (the same order for every change, so two of them cannot deadlock on `PostgreSQL`). A
 /// journey deleted meanwhile took its stages and their owners with it: nothing to count.
 pub(super) async fn touch_journeys_of_stages(
     change: &mut Change,
@@ -270,7 +270,7 @@ pub(super) async fn touch_journeys_of_stages(
 /// deleted (a DRI is a member of the owning team), and counts the change against their
 /// journeys.
 ///
-/// Deleting the membership first is what keeps every DRI a member on PostgreSQL, where
+/// Deleting the membership first is what keeps every DRI a member on `PostgreSQL`, where
 /// writes run under READ COMMITTED: an assignment locks the membership it relies on
 /// ([`dri_of`], FOR SHARE), so the DELETE waited for any such assignment to commit, each
 /// statement here sees those commits, and later assignments find no membership.
@@ -311,7 +311,7 @@ async fn stage_by_key(
 
 /// The ID of the person `slug`, who must be a member of `team` to be its DRI.
 ///
-/// The membership is read with a share lock (on PostgreSQL; SQLite's writers are serialised
+/// The membership is read with a share lock (on `PostgreSQL`; `SQLite`'s writers are serialised
 /// already) held to the end of the transaction: `removeTeamMember` and `deletePerson` delete
 /// the membership before they clear DRIs, so they either wait for this assignment to commit
 /// and then clear it, or have deleted the membership and this finds none.
@@ -386,7 +386,7 @@ async fn check_one_accountable(
 
 /// Maps a unique violation on insert to the rule it broke: a race past the checks above still
 /// answers `CONFLICT` with the same message. Only the (stage, team) index involves `team_id`;
-/// PostgreSQL names the index, SQLite the columns.
+/// `PostgreSQL` names the index, `SQLite` the columns.
 fn ownership_conflict(err: DbErr, stage_key: &str, team_slug: &str) -> AppError {
     let same_team = matches!(
         err.sql_err(),

@@ -193,7 +193,7 @@ impl Command for RemoveRole {
 
 /// Role `id` locked with `lock`, after its persona: deletePersona locks the persona before the
 /// cascade reaches its roles, so a role change that locked the role first could deadlock
-/// with it on PostgreSQL.
+/// with it on `PostgreSQL`.
 async fn lock(change: &mut Change, id: i32, key: &str, lock: LockType) -> AppResult<role::Model> {
     let found = by_id(change.db(), id, key, None).await?;
     let persona = persona::Entity::find_by_id(found.persona_id)

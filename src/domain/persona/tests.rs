@@ -26,7 +26,7 @@ fn create(slug: &str, roles: &[&str]) -> CreatePersona {
         sort_order: 0,
         source_url: None,
         roles: roles.iter().map(|r| Name::parse("r", r).unwrap()).collect(),
-        provenance: entity::enums::Provenance::Editor,
+        provenance: Provenance::Editor,
     }
 }
 
@@ -129,7 +129,7 @@ async fn a_link_is_a_change_to_the_persona_it_starts_from_and_never_points_back(
         to: to.into(),
         kind: PersonaLinkKind::Influences,
         note: None,
-        provenance: entity::enums::Provenance::Editor,
+        provenance: Provenance::Editor,
     };
     let err = w.run(&editor(), &link("cto")).await.unwrap_err();
     assert!(
@@ -284,6 +284,12 @@ async fn deleting_a_persona_advances_the_teams_aligned_to_it_and_the_personas_li
         .unwrap();
     // Each lost a part (an alignment, a link) to the cascade: one new version each.
     assert_eq!((team_version(&w).await, version(&w, vp.id).await), (3, 3));
-    assert!(persona_link::Entity::find().all(w.db()).await.unwrap().is_empty());
+    assert!(
+        persona_link::Entity::find()
+            .all(w.db())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(cto.version, 1);
 }

@@ -1,5 +1,5 @@
 //! Running one admitted `/graphql` request against the schema: the access rule for mutations,
-//! the cap on requests executing at once, a fresh DataLoader per request, and stable codes for
+//! the cap on requests executing at once, a fresh `DataLoader` per request, and stable codes for
 //! async-graphql's own errors. (A mutation that loses a race is run again by the domain's
 //! write transaction, not here.)
 
@@ -14,7 +14,7 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response};
 use entity::api_token::TokenRole;
 
-/// Runs one admitted request with its own DataLoader (so caches never outlive a request),
+/// Runs one admitted request with its own `DataLoader` (so caches never outlive a request),
 /// after refusing a mutation to a caller who may not write.
 ///
 /// The access rule and the error codes are applied here rather than by schema extensions: an
@@ -32,7 +32,7 @@ async fn execute(state: &GraphqlState, mut req: Request, caller: &Caller) -> Res
     run(state, req).await
 }
 
-/// Executes one request with its own DataLoader, and gives async-graphql's errors their codes.
+/// Executes one request with its own `DataLoader`, and gives async-graphql's errors their codes.
 async fn run(state: &GraphqlState, req: Request) -> Response {
     let batches = Batches::default();
     let req = req.data(loaders(state.db.clone(), &batches));
@@ -83,7 +83,7 @@ pub(super) async fn guarded(
 
 /// Gives every error that async-graphql itself raised (validation, coercion of arguments and
 /// variables, its own limits) a stable `extensions.code`; errors of resolvers carry theirs.
-pub fn tag_error_codes(resp: &mut async_graphql::Response) {
+pub fn tag_error_codes(resp: &mut Response) {
     for err in &mut resp.errors {
         let ext = err.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {

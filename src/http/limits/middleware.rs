@@ -47,17 +47,14 @@ pub async fn http_guard(
     }
     let deadline = Instant::now() + guard.limits.request_timeout;
     let run = DEADLINE.scope(deadline, next.run(req));
-    let resp = match tokio::time::timeout_at(deadline + BODY_GRACE, run).await {
-        Ok(resp) => resp,
-        Err(_) => {
-            return error_response(
-                StatusCode::REQUEST_TIMEOUT,
-                media,
-                TIMEOUT,
-                &guard.timeout_message(),
-                &[],
-            );
-        }
+    let Ok(resp) = tokio::time::timeout_at(deadline + BODY_GRACE, run).await else {
+        return error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            media,
+            TIMEOUT,
+            &guard.timeout_message(),
+            &[],
+        );
     };
     let is_json = resp
         .headers()

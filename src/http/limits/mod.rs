@@ -52,7 +52,7 @@ pub const LIST_FACTOR: u64 = 5;
 /// fragments are expanded, summed over its operations.
 pub const MAX_SELECTIONS: u64 = 10_000;
 /// Most introspection lists of types along one path (`__Schema.types`, and a `__Type`'s
-/// `fields`, `inputFields`, `interfaces` and `possibleTypes`): GraphiQL's schema query needs
+/// `fields`, `inputFields`, `interfaces` and `possibleTypes`): `GraphiQL`'s schema query needs
 /// two (every type's fields); each level more multiplies the answer by the schema's size.
 pub const MAX_TYPE_EXPANSIONS: usize = 2;
 /// Longest query string a GET request may carry, in bytes. (A URL over 64 KiB never reaches
@@ -75,7 +75,7 @@ pub fn selected_operation<'a>(
     let mut ops = doc.operations.iter();
     match operation_name {
         Some(name) => ops
-            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
+            .find(|(n, _)| n.map(async_graphql::Name::as_str) == Some(name))
             .map(|(_, op)| op),
         None => ops.next().map(|(_, op)| op),
     }
@@ -308,7 +308,7 @@ impl Guard {
                 None
             };
             if let Some(err) = refused {
-                for item in admitted.iter_mut() {
+                for item in &mut admitted {
                     *item = Err(err.clone());
                 }
             }

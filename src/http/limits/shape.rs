@@ -27,14 +27,14 @@ pub(super) struct Shape {
 
 /// The introspection types the SDL leaves out, reduced to what costs something: which of
 /// their fields return objects, and which of those are lists.
-const INTROSPECTION_SDL: &str = r#"
+const INTROSPECTION_SDL: &str = r"
 type __Schema { types: [__Type!]! queryType: __Type! mutationType: __Type subscriptionType: __Type directives: [__Directive!]! }
 type __Type { fields: [__Field!] interfaces: [__Type!] possibleTypes: [__Type!] enumValues: [__EnumValue!] inputFields: [__InputValue!] ofType: __Type }
 type __Field { args: [__InputValue!]! type: __Type! }
 type __InputValue { type: __Type! }
 type __EnumValue { name: String! }
 type __Directive { args: [__InputValue!]! }
-"#;
+";
 
 impl Shape {
     pub(super) fn from_sdl(sdl: &str) -> Self {
