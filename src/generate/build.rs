@@ -1,264 +1,38 @@
-//! `persona-graph generate`: a deterministic synthetic catalog of a chosen size, for benchmarks
-//! and scale tests, written in batches within one transaction.
-//!
-//! The same options give the same rows, ids and timestamps included, on SQLite and PostgreSQL:
-//! every section draws from its own ChaCha8 stream of the seed, so a larger catalog begins with
-//! the rows of a smaller one, and journeys, teams and people do not depend on the number of
-//! personas.
+//! Building the synthetic catalog in memory: every row drawn from the seed's streams, every
+//! value through the domain's validated types.
 
+use super::words::{
+    ADMIN_TITLES, ADMIN_TRAITS, BUYER_TITLES, BUYER_TRAITS, CONTEXTS, DEV_TITLES, DEV_TRAITS,
+    FIRST_NAMES, GOALS, LAST_NAMES, MOTIVATIONS, PAINS, ROLE_TITLES, SIGNALS, STAGES, TEAM_FOCUS,
+    TEAM_WORDS,
+};
+use super::{GenerateOptions, journey_slug, persona_slug, team_slug, timestamp};
 use crate::domain::types::{Email, LongText, Name, Position, ShortText, Slug, TextList, text_of};
-use crate::error::{AppError, AppResult};
-use chrono::{DateTime, TimeZone, Utc};
-use clap::Args;
+use crate::error::AppResult;
+use chrono::{DateTime, Utc};
 use entity::enums::{
     Department, MembershipRole, PainIntensity, PersonaKind, Provenance, Responsibility, Status,
     ValuePropScope,
 };
 use entity::{
-    external_link, journey, journey_stage, person, persona, product, role, stage_ownership, team,
-    team_membership,
+    journey, journey_stage, person, persona, role, stage_ownership, team, team_membership,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    IntoActiveModel, Iterable, PaginatorTrait,
-};
-use std::time::{Duration, Instant};
-
-/// The size and shape of a synthetic catalog (`persona-graph generate --help`).
-#[derive(Debug, Clone, PartialEq, Eq, Args)]
-pub struct GenerateOptions {
-    /// Number of personas; their kinds cycle through DEV, BUYER and ADMIN.
-    #[arg(long, env = "GENERATE_PERSONAS", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
-    pub personas: u32,
-    /// Example job titles (roles) per persona.
-    #[arg(long, env = "GENERATE_ROLES_PER_PERSONA", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=50))]
-    pub roles_per_persona: u32,
-    /// Journeys per persona kind; the first of each kind has 10 stages, the others 8 to 10.
-    #[arg(long, env = "GENERATE_JOURNEYS_PER_KIND", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=100))]
-    pub journeys_per_kind: u32,
-    /// Number of teams; each has 3 to 8 members, and each stage 2 to 4 owning teams.
-    #[arg(long, env = "GENERATE_TEAMS", default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=10_000))]
-    pub teams: u32,
-    /// Seed of the random generator: the same options give the same data.
-    #[arg(long, env = "GENERATE_SEED", default_value_t = 1)]
-    pub seed: u64,
-    /// Clear the catalog tables first instead of refusing a database that holds a catalog.
-    #[arg(long, env = "GENERATE_REPLACE")]
-    pub replace: bool,
-}
-
-impl Default for GenerateOptions {
-    fn default() -> Self {
-        Self {
-            personas: 1000,
-            roles_per_persona: 5,
-            journeys_per_kind: 2,
-            teams: 50,
-            seed: 1,
-            replace: false,
-        }
-    }
-}
-
-/// What a generation wrote.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct GenerateReport {
-    /// Persona rows.
-    pub personas: usize,
-    /// Role rows.
-    pub roles: usize,
-    /// Journey rows.
-    pub journeys: usize,
-    /// Journey stage rows.
-    pub stages: usize,
-    /// Team rows.
-    pub teams: usize,
-    /// Person rows.
-    pub people: usize,
-    /// Team membership rows.
-    pub memberships: usize,
-    /// Stage ownership rows.
-    pub ownerships: usize,
-    /// Stages left without an ACCOUNTABLE owner, so `ownershipGaps` has answers.
-    pub gaps: usize,
-    /// How long it took, clearing and writing.
-    pub elapsed: Duration,
-}
-
-/// Why a generation did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum GenerateError {
-    /// The database already holds catalog rows and `replace` was not asked for.
-    #[error(
-        "the database already holds a catalog ({personas} personas, {journeys} journeys, \
-         {teams} teams); pass --replace to clear it first"
-    )]
-    NotEmpty {
-        /// Personas found.
-        personas: u64,
-        /// Journeys found.
-        journeys: u64,
-        /// Teams found.
-        teams: u64,
-    },
-    /// The database failed.
-    #[error("database error: {0}")]
-    Db(#[from] DbErr),
-    /// A generated value broke a rule of the catalog (a defect of the generator).
-    #[error("generated an invalid value: {0}")]
-    Invalid(#[from] AppError),
-}
-
-/// The `created_at` and `updated_at` of every generated row, fixed so that reruns match.
-pub fn timestamp() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or_default()
-}
-
-/// The slug of the `i`-th persona (from 1).
-pub fn persona_slug(i: u32) -> String {
-    format!("persona-{i}")
-}
-
-/// The slug of the `j`-th journey (from 1) of a persona kind, e.g. `dev-journey-1`.
-pub fn journey_slug(kind: PersonaKind, j: u32) -> String {
-    format!("{}-journey-{j}", kind.as_str().to_ascii_lowercase())
-}
-
-/// The slug of the `t`-th team (from 1).
-pub fn team_slug(t: u32) -> String {
-    format!("team-{t}")
-}
-
-/// Fills a migrated database with the synthetic catalog `opts` describes, in one transaction.
-/// Refuses a database that holds catalog rows unless `opts.replace`, which clears them first.
-pub async fn run(
-    db: &DatabaseConnection,
-    opts: &GenerateOptions,
-) -> Result<GenerateReport, GenerateError> {
-    let started = Instant::now();
-    let catalog = build(opts)?;
-    let txn = crate::db::begin_write(db).await?;
-    if opts.replace {
-        clear(&txn).await?;
-    } else {
-        let personas = persona::Entity::find().count(&txn).await?;
-        let journeys = journey::Entity::find().count(&txn).await?;
-        let teams = team::Entity::find().count(&txn).await?;
-        let others = person::Entity::find().count(&txn).await?
-            + product::Entity::find().count(&txn).await?
-            + external_link::Entity::find().count(&txn).await?;
-        if personas + journeys + teams + others > 0 {
-            return Err(GenerateError::NotEmpty {
-                personas,
-                journeys,
-                teams,
-            });
-        }
-    }
-    let mut report = GenerateReport {
-        personas: catalog.personas.len(),
-        roles: catalog.roles.len(),
-        journeys: catalog.journeys.len(),
-        stages: catalog.stages.len(),
-        teams: catalog.teams.len(),
-        people: catalog.people.len(),
-        memberships: catalog.memberships.len(),
-        ownerships: catalog.ownerships.len(),
-        gaps: catalog.gaps,
-        elapsed: Duration::ZERO,
-    };
-    insert(&txn, catalog.personas).await?;
-    insert(&txn, catalog.roles).await?;
-    insert(&txn, catalog.teams).await?;
-    insert(&txn, catalog.people).await?;
-    insert(&txn, catalog.memberships).await?;
-    insert(&txn, catalog.journeys).await?;
-    insert(&txn, catalog.stages).await?;
-    insert(&txn, catalog.ownerships).await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        // Explicit ids leave the serial sequences behind; later inserts through the API
-        // must continue after the generated rows.
-        for table in TABLES {
-            txn.execute_unprepared(&format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-                 COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-            ))
-            .await?;
-        }
-    }
-    txn.commit().await?;
-    report.elapsed = started.elapsed();
-    Ok(report)
-}
-
-/// The catalog tables, children before parents.
-const TABLES: [&str; 14] = [
-    "external_link",
-    "team_persona_alignment",
-    "stage_ownership",
-    "team_membership",
-    "journey_persona",
-    "journey_stage",
-    "journey",
-    "persona_product_relevance",
-    "persona_link",
-    "role",
-    "persona",
-    "product",
-    "person",
-    "team",
-];
-
-/// Deletes every catalog row (not the record of seed loads).
-async fn clear(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
-    for table in TABLES {
-        txn.execute_unprepared(&format!("DELETE FROM {table}"))
-            .await?;
-    }
-    Ok(())
-}
-
-/// Bound parameters per statement, below `SQLite`'s limit (32,766) and `PostgreSQL`'s (65,535).
-const MAX_PARAMS: usize = 30_000;
-
-/// Inserts `rows` in multi-row statements of at most [`MAX_PARAMS`] parameters.
-async fn insert<M, A>(txn: &impl ConnectionTrait, rows: Vec<M>) -> Result<(), DbErr>
-where
-    M: IntoActiveModel<A>,
-    A: ActiveModelTrait + Send,
-{
-    let columns = <<A::Entity as EntityTrait>::Column as Iterable>::iter().count();
-    let chunk = (MAX_PARAMS / columns.max(1)).max(1);
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let batch: Vec<A> = rows
-            .by_ref()
-            .take(chunk)
-            .map(|m| m.into_active_model().reset_all())
-            .collect();
-        A::Entity::insert_many(batch)
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
-}
+use sea_orm::Iterable;
 
 /// The rows of a synthetic catalog, before they are written.
 #[derive(Debug, Default)]
-struct Catalog {
-    personas: Vec<persona::Model>,
-    roles: Vec<role::Model>,
-    teams: Vec<team::Model>,
-    people: Vec<person::Model>,
-    memberships: Vec<team_membership::Model>,
-    journeys: Vec<journey::Model>,
-    stages: Vec<journey_stage::Model>,
-    ownerships: Vec<stage_ownership::Model>,
-    gaps: usize,
+pub(super) struct Catalog {
+    pub(super) personas: Vec<persona::Model>,
+    pub(super) roles: Vec<role::Model>,
+    pub(super) teams: Vec<team::Model>,
+    pub(super) people: Vec<person::Model>,
+    pub(super) memberships: Vec<team_membership::Model>,
+    pub(super) journeys: Vec<journey::Model>,
+    pub(super) stages: Vec<journey_stage::Model>,
+    pub(super) ownerships: Vec<stage_ownership::Model>,
+    pub(super) gaps: usize,
 }
 
 /// A random stream for one section of the catalog.
@@ -318,7 +92,7 @@ const STREAM_JOURNEYS: u64 = 4;
 /// Builds every row in memory: ids from 1 in each table, in generation order. Every value
 /// goes through the domain's validated types, so a generated catalog obeys the same rules as
 /// one built through the API.
-fn build(opts: &GenerateOptions) -> AppResult<Catalog> {
+pub(super) fn build(opts: &GenerateOptions) -> AppResult<Catalog> {
     let now = timestamp();
     let mut c = Catalog::default();
     personas(opts, now, &mut c)?;
@@ -592,188 +366,6 @@ fn department_name(d: Department) -> &'static str {
         Department::Other => "Operations",
     }
 }
-
-const DEV_TITLES: &[&str] = &[
-    "Backend Developer",
-    "Frontend Developer",
-    "Platform Engineer",
-    "Site Reliability Engineer",
-    "Mobile Developer",
-    "Data Engineer",
-    "Full-Stack Developer",
-    "Security Engineer",
-];
-const DEV_TRAITS: &[&str] = &[
-    "Pragmatic",
-    "Curious",
-    "Busy",
-    "Senior",
-    "Junior",
-    "Open-Source",
-];
-const BUYER_TITLES: &[&str] = &[
-    "Engineering Manager",
-    "VP of Engineering",
-    "CTO",
-    "Director of Platform",
-    "Head of Developer Experience",
-    "Procurement Lead",
-];
-const BUYER_TRAITS: &[&str] = &[
-    "Budget-Minded",
-    "Strategic",
-    "Enterprise",
-    "Mid-Market",
-    "Startup",
-];
-const ADMIN_TITLES: &[&str] = &[
-    "Systems Administrator",
-    "IT Administrator",
-    "DevOps Administrator",
-    "Security Administrator",
-    "Tooling Owner",
-];
-const ADMIN_TRAITS: &[&str] = &["Careful", "Overloaded", "Compliance-Focused", "Hands-On"];
-const ROLE_TITLES: &[&str] = &[
-    "Software Engineer",
-    "Senior Software Engineer",
-    "Staff Engineer",
-    "Principal Engineer",
-    "Engineering Manager",
-    "Director of Engineering",
-    "VP of Engineering",
-    "CTO",
-    "Platform Engineer",
-    "DevOps Engineer",
-    "Site Reliability Engineer",
-    "Security Engineer",
-    "Data Engineer",
-    "Frontend Engineer",
-    "Backend Engineer",
-    "Mobile Engineer",
-    "QA Engineer",
-    "Technical Lead",
-    "Architect",
-    "IT Administrator",
-    "Systems Administrator",
-    "Procurement Manager",
-    "Head of Developer Experience",
-    "Developer Advocate",
-];
-const GOALS: &[&str] = &[
-    "wants to find code faster",
-    "needs to understand a large codebase",
-    "ships changes across many repositories",
-    "keeps the tooling secure and compliant",
-    "justifies the budget for developer tools",
-    "onboards new engineers quickly",
-    "reduces time spent on code review",
-    "standardises how teams search and navigate code",
-];
-const CONTEXTS: &[&str] = &[
-    "Works in a company of several hundred engineers.",
-    "Answers to a platform team that owns the developer tools.",
-    "Evaluates tools with a small pilot group first.",
-    "Prefers self-serve trials over sales calls.",
-    "Needs single sign-on and audit logs before any rollout.",
-    "Has a monorepo and hundreds of smaller repositories.",
-    "Measures success by lead time and incident count.",
-];
-const PAINS: &[&str] = &[
-    "Searching code across repositories is slow",
-    "Onboarding takes weeks",
-    "Large-scale changes are risky",
-    "Nobody knows who owns a service",
-    "Security reviews block releases",
-    "Tool sprawl costs too much",
-    "Context switching between tools",
-    "Outdated documentation",
-];
-const MOTIVATIONS: &[&str] = &[
-    "Ship faster",
-    "Fewer incidents",
-    "Happier engineers",
-    "Lower cost per engineer",
-    "Consistent code quality",
-    "Better visibility into the codebase",
-];
-const TEAM_WORDS: &[&str] = &[
-    "Core",
-    "Growth",
-    "Platform",
-    "Field",
-    "Enterprise",
-    "Self-Serve",
-    "Insights",
-    "Launch",
-];
-const TEAM_FOCUS: &[&str] = &[
-    "owns the product experience for this segment",
-    "runs campaigns and content",
-    "closes and expands accounts",
-    "helps customers adopt the product",
-    "measures the funnel",
-    "builds the integrations",
-];
-const STAGES: &[(&str, &str)] = &[
-    ("discover", "Discover"),
-    ("learn", "Learn"),
-    ("evaluate", "Evaluate"),
-    ("trial", "Trial"),
-    ("pilot", "Pilot"),
-    ("purchase", "Purchase"),
-    ("onboard", "Onboard"),
-    ("adopt", "Adopt"),
-    ("integrate", "Integrate"),
-    ("expand", "Expand"),
-    ("renew", "Renew"),
-    ("advocate", "Advocate"),
-];
-const SIGNALS: &[&str] = &[
-    "the persona visits the site",
-    "a trial starts",
-    "a second team joins",
-    "the contract is signed",
-    "weekly usage passes a threshold",
-    "the persona invites colleagues",
-    "a support ticket is resolved",
-];
-const FIRST_NAMES: &[&str] = &[
-    "Ada",
-    "Alan",
-    "Grace",
-    "Linus",
-    "Barbara",
-    "Ken",
-    "Margaret",
-    "Dennis",
-    "Frances",
-    "Edsger",
-    "Radia",
-    "Guido",
-    "Katherine",
-    "Bjarne",
-    "Hedy",
-    "Tim",
-];
-const LAST_NAMES: &[&str] = &[
-    "Lovelace",
-    "Turing",
-    "Hopper",
-    "Torvalds",
-    "Liskov",
-    "Thompson",
-    "Hamilton",
-    "Ritchie",
-    "Allen",
-    "Dijkstra",
-    "Perlman",
-    "Rossum",
-    "Johnson",
-    "Stroustrup",
-    "Lamarr",
-    "Berners-Lee",
-];
 
 #[cfg(test)]
 mod tests {
