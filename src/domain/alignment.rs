@@ -114,11 +114,7 @@ impl Command for UnalignTeamFromPersona {
             .await?;
         let before = snapshot_with(&current, &[("persona", persona.slug.clone().into())]);
         change
-            .record(Event::deleted(
-                "unalignTeamFromPersona",
-                Subject::team(&team),
-                before,
-            ))
+            .deleted("unalignTeamFromPersona", Subject::team(&team), &before)
             .await?;
         Ok(current.id)
     }
@@ -128,33 +124,13 @@ impl Command for UnalignTeamFromPersona {
 mod tests {
     use super::*;
     use crate::domain::ownership::tests::{events, team, team_version};
-    use crate::domain::testing::{editor, writer};
-    use entity::enums::{PersonaKind, Status};
-    use entity::persona;
-    use sea_orm::ActiveModelTrait;
+    use crate::domain::testing::{editor, persona, writer};
 
     #[tokio::test]
     async fn aligning_realigning_and_unaligning_each_bump_the_team_and_are_in_its_history() {
         let w = writer().await;
         let t = team(&w, "pm").await;
-        let now = chrono::Utc::now();
-        persona::ActiveModel {
-            slug: Set("cto".into()),
-            name: Set("CTO".into()),
-            kind: Set(PersonaKind::Buyer),
-            status: Set(Status::Active),
-            pain_points: Set(serde_json::json!([])),
-            motivations: Set(serde_json::json!([])),
-            sort_order: Set(0),
-            provenance: Set(Provenance::Editor),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(w.db())
-        .await
-        .unwrap();
+        persona(&w, "cto").await;
         let align = |level| AlignTeamToPersona {
             team: "pm".into(),
             persona: "cto".into(),

@@ -8,7 +8,7 @@
 //! the journey; a team's members and persona alignments are part of the team; an external
 //! link is part of what it is attached to. People, products and tokens have no version.
 
-use super::audit::{self, Actor, Event};
+use super::audit::{self, Actor, Event, Subject, snapshot};
 use super::events::{Committed, Listener, Notice, Silent};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
@@ -18,6 +18,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, QuerySelect,
 };
+use serde::Serialize;
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -192,7 +193,7 @@ impl Change {
 
     /// Marks `aggregate` as created by this change: it starts at version 1, and what else the
     /// change adds to it (roles, stages, members) is part of that first version.
-    pub fn created(&mut self, aggregate: Aggregate) {
+    pub fn new_aggregate(&mut self, aggregate: Aggregate) {
         self.touched.insert(aggregate);
     }
 
@@ -229,78 +230,124 @@ impl Change {
         Ok(())
     }
 
+    /// Records that `action` created `after` (a row, or a row with the keys it refers to).
+    pub async fn created(
+        &mut self,
+        action: &'static str,
+        subject: Subject,
+        after: &impl Serialize,
+    ) -> AppResult<()> {
+        self.record(Event::created(action, subject, snapshot(after)))
+            .await
+    }
+
+    /// Records that `action` changed `before` into `after`.
+    pub async fn updated(
+        &mut self,
+        action: &'static str,
+        subject: Subject,
+        before: &impl Serialize,
+        after: &impl Serialize,
+    ) -> AppResult<()> {
+        self.record(Event::updated(
+            action,
+            subject,
+            snapshot(before),
+            snapshot(after),
+        ))
+        .await
+    }
+
+    /// Records that `action` deleted `before`.
+    pub async fn deleted(
+        &mut self,
+        action: &'static str,
+        subject: Subject,
+        before: &impl Serialize,
+    ) -> AppResult<()> {
+        self.record(Event::deleted(action, subject, snapshot(before)))
+            .await
+    }
+
+    /// [`Change::touch`] or, when the editor named the version they read, [`Change::touch_at`].
+    pub async fn touch_expecting(
+        &mut self,
+        aggregate: Aggregate,
+        key: &str,
+        expected: Option<i32>,
+    ) -> AppResult<()> {
+        match expected {
+            Some(v) => self.touch_at(aggregate, key, v).await,
+            None => self.touch(aggregate, key).await,
+        }
+    }
+
     /// Advances `aggregate`'s version (only from `expected`, when given); the rows changed.
     async fn bump(&self, aggregate: Aggregate, expected: Option<i32>) -> AppResult<u64> {
-        let id = aggregate.id();
-        let now = self.now;
-        let result = match aggregate {
+        let (id, db, now) = (aggregate.id(), &self.txn, self.now);
+        Ok(match aggregate {
             Aggregate::Persona(_) => {
                 use persona::Column as C;
-                let mut q = persona::Entity::update_many()
-                    .col_expr(C::Version, Expr::col(C::Version).add(1))
-                    .col_expr(C::UpdatedAt, Expr::value(now))
-                    .filter(C::Id.eq(id));
-                if let Some(v) = expected {
-                    q = q.filter(C::Version.eq(v));
-                }
-                q.exec(&self.txn).await?
+                bump::<persona::Entity>(db, [C::Id, C::Version, C::UpdatedAt], id, expected, now)
+                    .await?
             }
             Aggregate::Journey(_) => {
                 use journey::Column as C;
-                let mut q = journey::Entity::update_many()
-                    .col_expr(C::Version, Expr::col(C::Version).add(1))
-                    .col_expr(C::UpdatedAt, Expr::value(now))
-                    .filter(C::Id.eq(id));
-                if let Some(v) = expected {
-                    q = q.filter(C::Version.eq(v));
-                }
-                q.exec(&self.txn).await?
+                bump::<journey::Entity>(db, [C::Id, C::Version, C::UpdatedAt], id, expected, now)
+                    .await?
             }
             Aggregate::Team(_) => {
                 use team::Column as C;
-                let mut q = team::Entity::update_many()
-                    .col_expr(C::Version, Expr::col(C::Version).add(1))
-                    .col_expr(C::UpdatedAt, Expr::value(now))
-                    .filter(C::Id.eq(id));
-                if let Some(v) = expected {
-                    q = q.filter(C::Version.eq(v));
-                }
-                q.exec(&self.txn).await?
+                bump::<team::Entity>(db, [C::Id, C::Version, C::UpdatedAt], id, expected, now)
+                    .await?
             }
-        };
-        Ok(result.rows_affected)
+        })
     }
 
     /// The current version of `aggregate`, if it exists.
     async fn version_of(&self, aggregate: Aggregate) -> AppResult<Option<i32>> {
-        let id = aggregate.id();
-        let db = &self.txn;
+        let (id, db) = (aggregate.id(), &self.txn);
         Ok(match aggregate {
             Aggregate::Persona(_) => {
-                version::<persona::Entity, _>(db, persona::Column::Id, persona::Column::Version, id)
+                version::<persona::Entity>(db, persona::Column::Id, persona::Column::Version, id)
                     .await?
             }
             Aggregate::Journey(_) => {
-                version::<journey::Entity, _>(db, journey::Column::Id, journey::Column::Version, id)
+                version::<journey::Entity>(db, journey::Column::Id, journey::Column::Version, id)
                     .await?
             }
             Aggregate::Team(_) => {
-                version::<team::Entity, _>(db, team::Column::Id, team::Column::Version, id).await?
+                version::<team::Entity>(db, team::Column::Id, team::Column::Version, id).await?
             }
         })
     }
 }
 
-async fn version<E, C>(
+/// `version = version + 1, updated_at = now` on row `id` of `E` (only at version `expected`,
+/// when given), with its `[id, version, updated_at]` columns; the rows changed.
+async fn bump<E: EntityTrait>(
     db: &impl ConnectionTrait,
-    id_col: C,
-    version_col: C,
+    [id_col, version_col, updated_col]: [E::Column; 3],
     id: i32,
-) -> AppResult<Option<i32>>
-where
-    E: EntityTrait<Column = C>,
-    C: ColumnTrait,
-{
+    expected: Option<i32>,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    let mut q = E::update_many()
+        .col_expr(version_col, Expr::col(version_col).add(1))
+        .col_expr(updated_col, Expr::value(now))
+        .filter(id_col.eq(id));
+    if let Some(v) = expected {
+        q = q.filter(version_col.eq(v));
+    }
+    Ok(q.exec(db).await?.rows_affected)
+}
+
+async fn version<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id_col: E::Column,
+    version_col: E::Column,
+    id: i32,
+) -> AppResult<Option<i32>> {
     Ok(E::find()
         .select_only()
         .column(version_col)

@@ -2,7 +2,7 @@
 //! cannot show). A link has no foreign key to its subject, so removing a subject removes its
 //! links here ([`remove_links_of`]), once, for every command that removes one.
 
-use super::audit::{Event, Subject, snapshot};
+use super::audit::Subject;
 use super::change::{Change, Command};
 use super::types::{Name, Url};
 use crate::error::{AppError, AppResult};
@@ -90,9 +90,7 @@ impl Command for AddExternalLink {
         .insert(change.db())
         .await?;
         let subject = subject_of(change.db(), &row).await?;
-        change
-            .record(Event::created("addExternalLink", subject, snapshot(&row)))
-            .await?;
+        change.created("addExternalLink", subject, &row).await?;
         Ok(row)
     }
 }
@@ -119,12 +117,7 @@ impl Command for UpdateExternalLink {
         let row = row.update(change.db()).await?;
         let subject = subject_of(change.db(), &row).await?;
         change
-            .record(Event::updated(
-                "updateExternalLink",
-                subject,
-                snapshot(&current),
-                snapshot(&row),
-            ))
+            .updated("updateExternalLink", subject, &current, &row)
             .await?;
         Ok(row)
     }
@@ -139,13 +132,7 @@ impl Command for RemoveExternalLink {
             .exec(change.db())
             .await?;
         let subject = subject_of(change.db(), &row).await?;
-        change
-            .record(Event::deleted(
-                "removeExternalLink",
-                subject,
-                snapshot(&row),
-            ))
-            .await?;
+        change.deleted("removeExternalLink", subject, &row).await?;
         Ok(())
     }
 }
@@ -213,29 +200,7 @@ async fn subject_of(db: &impl ConnectionTrait, link: &external_link::Model) -> A
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::testing::{editor, writer};
-    use entity::enums::{PersonaKind, Provenance, Status};
-
-    async fn persona(w: &crate::domain::change::Writer) -> persona::Model {
-        let now = chrono::Utc::now();
-        persona::ActiveModel {
-            slug: Set("dev".into()),
-            name: Set("Dev".into()),
-            kind: Set(PersonaKind::Dev),
-            status: Set(Status::Active),
-            pain_points: Set(serde_json::json!([])),
-            motivations: Set(serde_json::json!([])),
-            sort_order: Set(0),
-            provenance: Set(Provenance::Editor),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(w.db())
-        .await
-        .unwrap()
-    }
+    use crate::domain::testing::{editor, persona, writer};
 
     fn add(id: i32) -> AddExternalLink {
         AddExternalLink {
@@ -254,7 +219,7 @@ mod tests {
     #[tokio::test]
     async fn a_link_is_a_change_to_its_subject_and_is_in_its_history() {
         let w = writer().await;
-        let p = persona(&w).await;
+        let p = persona(&w, "dev").await;
         let link = w.run(&editor(), &add(p.id)).await.unwrap();
         let after = persona::Entity::find_by_id(p.id)
             .one(w.db())
@@ -307,7 +272,7 @@ mod tests {
     #[tokio::test]
     async fn removing_a_subjects_links_removes_only_its_own() {
         let w = writer().await;
-        let p = persona(&w).await;
+        let p = persona(&w, "dev").await;
         w.run(&editor(), &add(p.id)).await.unwrap();
         let mut change = w.begin(&editor()).await.unwrap();
         remove_links_of(&change, SubjectType::Team, [p.id])
@@ -332,10 +297,7 @@ mod tests {
                 .len(),
             0
         );
-        change
-            .record(Event::deleted("x", Subject::persona(&p), snapshot(&p)))
-            .await
-            .unwrap();
+        change.deleted("x", Subject::persona(&p), &p).await.unwrap();
         w.commit(change).await.unwrap();
     }
 }

@@ -2,7 +2,7 @@
 //! deleted person leaves their teams (a change to each of them) and stops being the DRI of any
 //! stage, whose owning team stays.
 
-use super::audit::{Event, Subject, snapshot};
+use super::audit::Subject;
 use super::change::{Aggregate, Change, Command};
 use super::ownership::clear_dris;
 use super::types::{Email, Name, Slug};
@@ -66,11 +66,7 @@ impl Command for CreatePerson {
             )
         })?;
         change
-            .record(Event::created(
-                "createPerson",
-                Subject::person(&row),
-                snapshot(&row),
-            ))
+            .created("createPerson", Subject::person(&row), &row)
             .await?;
         Ok(row)
     }
@@ -97,12 +93,7 @@ impl Command for UpdatePerson {
         active.updated_at = Set(change.now());
         let row = active.update(change.db()).await?;
         change
-            .record(Event::updated(
-                "updatePerson",
-                Subject::person(&row),
-                snapshot(&current),
-                snapshot(&row),
-            ))
+            .updated("updatePerson", Subject::person(&row), &current, &row)
             .await?;
         Ok(row)
     }
@@ -163,11 +154,7 @@ impl Command for DeletePerson {
             .exec(change.db())
             .await?;
         change
-            .record(Event::deleted(
-                "deletePerson",
-                Subject::person(&current),
-                snapshot(&current),
-            ))
+            .deleted("deletePerson", Subject::person(&current), &current)
             .await?;
         Ok(current.id)
     }

@@ -3,7 +3,7 @@
 //! a persona's relevance judgements are part of the persona, so changing one (or deleting the
 //! product it judges) advances the persona's version.
 
-use super::audit::{Event, Subject, snapshot, snapshot_with};
+use super::audit::{Event, Subject, snapshot_with};
 use super::change::{Aggregate, Change, Command};
 use super::find;
 use super::types::{Name, ShortText, Slug, text_of};
@@ -89,11 +89,7 @@ impl Command for CreateProduct {
             AppError::on_unique(e, format!("a product with slug {slug} already exists"))
         })?;
         change
-            .record(Event::created(
-                "createProduct",
-                Subject::product(&row),
-                snapshot(&row),
-            ))
+            .created("createProduct", Subject::product(&row), &row)
             .await?;
         Ok(row)
     }
@@ -111,12 +107,7 @@ impl Command for UpdateProduct {
         row.updated_at = Set(change.now());
         let row = row.update(change.db()).await?;
         change
-            .record(Event::updated(
-                "updateProduct",
-                Subject::product(&row),
-                snapshot(&current),
-                snapshot(&row),
-            ))
+            .updated("updateProduct", Subject::product(&row), &current, &row)
             .await?;
         Ok(row)
     }
@@ -154,11 +145,7 @@ impl Command for DeleteProduct {
             .exec(change.db())
             .await?;
         change
-            .record(Event::deleted(
-                "deleteProduct",
-                Subject::product(&row),
-                snapshot(&row),
-            ))
+            .deleted("deleteProduct", Subject::product(&row), &row)
             .await?;
         Ok(row.id)
     }
@@ -238,11 +225,11 @@ impl Command for RemoveProductRelevance {
             .await?;
         let before = snapshot_with(&row, &[("product", product.slug.clone().into())]);
         change
-            .record(Event::deleted(
+            .deleted(
                 "removeProductRelevance",
                 Subject::persona(&persona),
-                before,
-            ))
+                &before,
+            )
             .await?;
         Ok(row.id)
     }
@@ -281,30 +268,8 @@ async fn judgement(
 mod tests {
     use super::*;
     use crate::domain::change::Writer;
-    use crate::domain::testing::{editor, writer};
+    use crate::domain::testing::{editor, persona, writer};
     use entity::audit_event;
-    use entity::enums::{PersonaKind, Status};
-
-    async fn persona(w: &Writer, slug: &str) -> persona::Model {
-        let now = chrono::Utc::now();
-        persona::ActiveModel {
-            slug: Set(slug.into()),
-            name: Set(slug.into()),
-            kind: Set(PersonaKind::Dev),
-            status: Set(Status::Active),
-            pain_points: Set(serde_json::json!([])),
-            motivations: Set(serde_json::json!([])),
-            sort_order: Set(0),
-            provenance: Set(Provenance::Editor),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(w.db())
-        .await
-        .unwrap()
-    }
 
     async fn version(w: &Writer, id: i32) -> i32 {
         persona::Entity::find_by_id(id)

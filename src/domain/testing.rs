@@ -20,3 +20,28 @@ pub(crate) fn editor() -> Actor {
         name: "editor".to_owned(),
     }
 }
+
+/// A buyer persona `slug` at version 1, written directly (no history), for tests of the
+/// records that refer to one.
+pub(crate) async fn persona(w: &Writer, slug: &str) -> entity::persona::Model {
+    use entity::enums::{PersonaKind, Provenance, Status};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let now = chrono::Utc::now();
+    entity::persona::ActiveModel {
+        slug: Set(slug.into()),
+        name: Set(slug.into()),
+        kind: Set(PersonaKind::Buyer),
+        status: Set(Status::Active),
+        pain_points: Set(serde_json::json!([])),
+        motivations: Set(serde_json::json!([])),
+        sort_order: Set(0),
+        provenance: Set(Provenance::Editor),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(w.db())
+    .await
+    .expect("the persona is written")
+}

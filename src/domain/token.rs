@@ -2,7 +2,7 @@
 //! the commands that create and revoke them. A token's history never holds its secret or its
 //! hash (the row's snapshot skips the hash column).
 
-use super::audit::{self, Event, Subject, snapshot};
+use super::audit::{self, Subject};
 use super::change::{Change, Command};
 use crate::error::{AppError, AppResult};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -151,11 +151,7 @@ impl Command for CreateApiToken {
         .await
         .map_err(|e| AppError::on_unique(e, format!("a token named {name} exists already")))?;
         change
-            .record(Event::created(
-                "createApiToken",
-                Subject::api_token(&row),
-                snapshot(&row),
-            ))
+            .created("createApiToken", Subject::api_token(&row), &row)
             .await?;
         Ok(CreatedToken { token: row, secret })
     }
@@ -185,12 +181,7 @@ impl Command for RevokeApiToken {
         active.revoked_at = Set(Some(change.now()));
         let row = active.update(change.db()).await?;
         change
-            .record(Event::updated(
-                "revokeApiToken",
-                Subject::api_token(&row),
-                snapshot(&current),
-                snapshot(&row),
-            ))
+            .updated("revokeApiToken", Subject::api_token(&row), &current, &row)
             .await?;
         Ok(row)
     }

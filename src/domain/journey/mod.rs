@@ -5,7 +5,7 @@
 pub mod narrowing;
 pub mod stage;
 
-use super::audit::{Event, Subject, snapshot, snapshot_with};
+use super::audit::{Subject, snapshot, snapshot_with};
 use super::change::{Aggregate, Change, Command, stale};
 use super::link::remove_links_of;
 use super::types::{LongText, Name, Slug, text_of};
@@ -100,7 +100,7 @@ impl Command for CreateJourney {
             AppError::on_unique(e, format!("a journey with slug {slug} already exists"))
         })?;
         // Its stages and narrowing are part of its first version.
-        change.created(Aggregate::Journey(row.id));
+        change.new_aggregate(Aggregate::Journey(row.id));
         narrowing::insert(change, row.id, &personas).await?;
         let stages = stage::insert_new(change, row.id, &self.stages).await?;
         let slugs: Vec<&str> = personas.iter().map(|p| p.slug.as_str()).collect();
@@ -112,11 +112,7 @@ impl Command for CreateJourney {
             ],
         );
         change
-            .record(Event::created(
-                "createJourney",
-                Subject::journey(&row),
-                after,
-            ))
+            .created("createJourney", Subject::journey(&row), &after)
             .await?;
         Ok(row)
     }
@@ -170,12 +166,7 @@ impl Command for UpdateJourney {
         }
         let row = reload(change.db(), current.id).await?;
         change
-            .record(Event::updated(
-                "updateJourney",
-                Subject::journey(&row),
-                snapshot(&current),
-                snapshot(&row),
-            ))
+            .updated("updateJourney", Subject::journey(&row), &current, &row)
             .await?;
         Ok(row)
     }
@@ -194,10 +185,9 @@ impl Command for ArchiveJourney {
             .await?
             .ok_or_else(|| AppError::not_found("journey", &self.slug))?;
         let aggregate = Aggregate::Journey(current.id);
-        match self.expected_version {
-            Some(v) => change.touch_at(aggregate, &self.slug, v).await?,
-            None => change.touch(aggregate, &self.slug).await?,
-        }
+        change
+            .touch_expecting(aggregate, &self.slug, self.expected_version)
+            .await?;
         journey::Entity::update_many()
             .col_expr(C::Status, Expr::value(Status::Archived))
             .filter(C::Id.eq(current.id))
@@ -205,12 +195,7 @@ impl Command for ArchiveJourney {
             .await?;
         let row = reload(change.db(), current.id).await?;
         change
-            .record(Event::updated(
-                "archiveJourney",
-                Subject::journey(&row),
-                snapshot(&current),
-                snapshot(&row),
-            ))
+            .updated("archiveJourney", Subject::journey(&row), &current, &row)
             .await?;
         Ok(row)
     }
@@ -246,11 +231,7 @@ impl Command for DeleteJourney {
             .exec(change.db())
             .await?;
         change
-            .record(Event::deleted(
-                "deleteJourney",
-                Subject::journey(&current),
-                before,
-            ))
+            .deleted("deleteJourney", Subject::journey(&current), &before)
             .await?;
         Ok(current)
     }

@@ -3,7 +3,7 @@
 //! side that can break it (the narrowing, the journey's kind, a persona's kind), and deleting
 //! a persona settles the journeys narrowed to it here.
 
-use super::super::audit::{Event, Subject};
+use super::super::audit::Subject;
 use super::super::change::{Aggregate, Change, Command};
 use crate::error::{AppError, AppResult};
 use entity::enums::PersonaKind;
@@ -47,12 +47,12 @@ impl Command for SetJourneyPersonas {
         let row = super::reload(change.db(), current.id).await?;
         let after = slugs_of(change.db(), current.id).await?;
         change
-            .record(Event::updated(
+            .updated(
                 "setJourneyPersonas",
                 Subject::journey(&row),
-                serde_json::json!({ "personas": before }),
-                serde_json::json!({ "personas": after }),
-            ))
+                &serde_json::json!({ "personas": before }),
+                &serde_json::json!({ "personas": after }),
+            )
             .await?;
         Ok(row)
     }

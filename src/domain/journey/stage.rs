@@ -4,7 +4,7 @@
 //! so each command locks the journey first: on `PostgreSQL` that serialises concurrent edits of
 //! one journey's stages, and the positions read afterwards stay valid.
 
-use super::super::audit::{Event, Subject, snapshot};
+use super::super::audit::Subject;
 use super::super::change::{Aggregate, Change, Command};
 use super::super::link::remove_links_of;
 use super::super::types::{Name, Position, STAGES_MAX, ShortText, Slug, list_len, text_of};
@@ -179,11 +179,7 @@ impl Command for AddStage {
         renumber(change, &order).await?;
         let row = stage_by_id(change.db(), row.id, &row.key).await?;
         change
-            .record(Event::created(
-                "addStage",
-                Subject::stage(&journey, &row),
-                snapshot(&row),
-            ))
+            .created("addStage", Subject::stage(&journey, &row), &row)
             .await?;
         Ok(row)
     }
@@ -221,12 +217,7 @@ impl Command for UpdateStage {
         }
         let row = stage_by_id(change.db(), self.id, &self.key).await?;
         change
-            .record(Event::updated(
-                "updateStage",
-                Subject::stage(&journey, &row),
-                snapshot(&stage),
-                snapshot(&row),
-            ))
+            .updated("updateStage", Subject::stage(&journey, &row), &stage, &row)
             .await?;
         Ok(row)
     }
@@ -244,12 +235,12 @@ impl Command for MoveStage {
         renumber(change, &order).await?;
         let row = super::reload(change.db(), journey.id).await?;
         change
-            .record(Event::updated(
+            .updated(
                 "moveStage",
                 Subject::journey(&row),
-                before,
-                stage_order(&order),
-            ))
+                &before,
+                &stage_order(&order),
+            )
             .await?;
         Ok(row)
     }
@@ -269,12 +260,12 @@ impl Command for ReorderStages {
         renumber(change, &order).await?;
         let row = super::reload(change.db(), journey.id).await?;
         change
-            .record(Event::updated(
+            .updated(
                 "reorderStages",
                 Subject::journey(&row),
-                before,
-                stage_order(&order),
-            ))
+                &before,
+                &stage_order(&order),
+            )
             .await?;
         Ok(row)
     }
@@ -293,11 +284,7 @@ impl Command for RemoveStage {
             .await?;
         renumber(change, &order).await?;
         change
-            .record(Event::deleted(
-                "removeStage",
-                Subject::stage(&journey, &stage),
-                snapshot(&stage),
-            ))
+            .deleted("removeStage", Subject::stage(&journey, &stage), &stage)
             .await?;
         Ok(())
     }

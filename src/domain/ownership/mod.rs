@@ -5,7 +5,7 @@
 //! one when they leave it ([`clear_dris`]). Every change to a stage's owners is a change to the
 //! stage's journey, which gets a new version.
 
-use super::audit::{Event, Subject, snapshot_with};
+use super::audit::{Subject, snapshot_with};
 use super::change::{Aggregate, Change, Command};
 use super::types::ShortText;
 use crate::error::{AppError, AppResult};
@@ -104,11 +104,7 @@ impl Command for AssignStageOwner {
         .map_err(|e| ownership_conflict(e, &stage.key, &team.slug))?;
         let after = ownership_snapshot(change.db(), &row).await?;
         change
-            .record(Event::created(
-                "assignStageOwner",
-                Subject::stage(&journey, &stage),
-                after,
-            ))
+            .created("assignStageOwner", Subject::stage(&journey, &stage), &after)
             .await?;
         Ok(row)
     }
@@ -164,12 +160,12 @@ impl Command for ChangeStageOwner {
             .map_err(|e| AppError::on_unique(e, accountable_taken(&stage.key, None).to_string()))?;
         let after = ownership_snapshot(change.db(), &row).await?;
         change
-            .record(Event::updated(
+            .updated(
                 "changeStageOwner",
                 Subject::stage(&journey, &stage),
-                before,
-                after,
-            ))
+                &before,
+                &after,
+            )
             .await?;
         Ok(row)
     }
@@ -209,9 +205,7 @@ impl Command for RemoveStageOwner {
         if deleted.rows_affected == 0 {
             return Err(gone());
         }
-        change
-            .record(Event::deleted("removeStageOwner", subject, before))
-            .await?;
+        change.deleted("removeStageOwner", subject, &before).await?;
         Ok(())
     }
 }

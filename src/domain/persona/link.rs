@@ -1,7 +1,7 @@
 //! Directed links between personas ("is influenced by", ...): a link is part of the persona it
 //! starts from, and never points back at that persona.
 
-use super::super::audit::{Event, Subject, snapshot_with};
+use super::super::audit::{Subject, snapshot_with};
 use super::super::change::{Aggregate, Change, Command};
 use super::super::types::ShortText;
 use crate::error::{AppError, AppResult};
@@ -74,11 +74,7 @@ impl Command for LinkPersonas {
             ],
         );
         change
-            .record(Event::created(
-                "linkPersonas",
-                Subject::persona(&from),
-                after,
-            ))
+            .created("linkPersonas", Subject::persona(&from), &after)
             .await?;
         Ok(row)
     }
@@ -118,9 +114,7 @@ impl Command for UnlinkPersonas {
             &current,
             &[("from", from.key.clone().into()), ("to", to.key.into())],
         );
-        change
-            .record(Event::deleted("unlinkPersonas", from, before))
-            .await?;
+        change.deleted("unlinkPersonas", from, &before).await?;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 pub mod link;
 pub mod role;
 
-use super::audit::{Event, Subject, snapshot, snapshot_with};
+use super::audit::{Subject, snapshot, snapshot_with};
 use super::change::{Aggregate, Change, Command, stale};
 use super::journey::narrowing;
 use super::link::remove_links_of;
@@ -137,15 +137,11 @@ impl Command for CreatePersona {
             AppError::on_unique(e, format!("a persona with slug {slug} already exists"))
         })?;
         // Its roles are part of its first version.
-        change.created(Aggregate::Persona(row.id));
+        change.new_aggregate(Aggregate::Persona(row.id));
         let roles = role::insert_all(change, row.id, &self.roles).await?;
         let after = snapshot_with(&row, &[("roles", snapshot(&roles))]);
         change
-            .record(Event::created(
-                "createPersona",
-                Subject::persona(&row),
-                after,
-            ))
+            .created("createPersona", Subject::persona(&row), &after)
             .await?;
         Ok(row)
     }
@@ -222,12 +218,7 @@ impl Command for UpdatePersona {
         }
         let row = reload(change.db(), current.id).await?;
         change
-            .record(Event::updated(
-                "updatePersona",
-                Subject::persona(&row),
-                snapshot(&current),
-                snapshot(&row),
-            ))
+            .updated("updatePersona", Subject::persona(&row), &current, &row)
             .await?;
         Ok(row)
     }
@@ -246,10 +237,9 @@ impl Command for ArchivePersona {
             .await?
             .ok_or_else(|| AppError::not_found("persona", &self.slug))?;
         let aggregate = Aggregate::Persona(current.id);
-        match self.expected_version {
-            Some(v) => change.touch_at(aggregate, &self.slug, v).await?,
-            None => change.touch(aggregate, &self.slug).await?,
-        }
+        change
+            .touch_expecting(aggregate, &self.slug, self.expected_version)
+            .await?;
         persona::Entity::update_many()
             .col_expr(C::Status, Expr::value(Status::Archived))
             .filter(C::Id.eq(current.id))
@@ -257,12 +247,7 @@ impl Command for ArchivePersona {
             .await?;
         let row = reload(change.db(), current.id).await?;
         change
-            .record(Event::updated(
-                "archivePersona",
-                Subject::persona(&row),
-                snapshot(&current),
-                snapshot(&row),
-            ))
+            .updated("archivePersona", Subject::persona(&row), &current, &row)
             .await?;
         Ok(row)
     }
@@ -288,11 +273,7 @@ impl Command for DeletePersona {
             .await?;
         let before = snapshot_with(&current, &[("roles", snapshot(&roles))]);
         change
-            .record(Event::deleted(
-                "deletePersona",
-                Subject::persona(&current),
-                before,
-            ))
+            .deleted("deletePersona", Subject::persona(&current), &before)
             .await?;
         Ok(current)
     }

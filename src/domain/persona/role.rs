@@ -1,7 +1,7 @@
 //! A persona's roles (example job titles): titles unique per persona ignoring case. A role
 //! change is a change to its persona.
 
-use super::super::audit::{Event, Subject, snapshot};
+use super::super::audit::{Subject, snapshot};
 use super::super::change::{Aggregate, Change, Command};
 use super::super::types::Name;
 use crate::error::{AppError, AppResult};
@@ -125,11 +125,7 @@ impl Command for AddRole {
         .await
         .map_err(|e| AppError::on_unique(e, taken()))?;
         change
-            .record(Event::created(
-                "addRole",
-                Subject::persona(&persona),
-                snapshot(&row),
-            ))
+            .created("addRole", Subject::persona(&persona), &row)
             .await?;
         Ok(row)
     }
@@ -159,14 +155,7 @@ impl Command for UpdateRole {
             )
         })?;
         let subject = Subject::load(change.db(), AuditSubject::Persona, row.persona_id).await?;
-        change
-            .record(Event::updated(
-                "updateRole",
-                subject,
-                before,
-                snapshot(&row),
-            ))
-            .await?;
+        change.updated("updateRole", subject, &before, &row).await?;
         Ok(row)
     }
 }
@@ -184,9 +173,7 @@ impl Command for RemoveRole {
         if res.rows_affected == 0 {
             return Err(AppError::not_found("role", &self.key));
         }
-        change
-            .record(Event::deleted("removeRole", subject, snapshot(&current)))
-            .await?;
+        change.deleted("removeRole", subject, &current).await?;
         Ok(())
     }
 }

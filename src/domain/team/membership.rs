@@ -3,7 +3,7 @@
 //! membership, the order every membership change and deleteTeam take them in). A member who
 //! leaves stops being the DRI of the team's stages.
 
-use crate::domain::audit::{Event, Subject, snapshot_with};
+use crate::domain::audit::{Subject, snapshot_with};
 use crate::domain::change::{Change, Command};
 use crate::domain::find;
 use crate::domain::ownership::clear_dris;
@@ -75,7 +75,7 @@ impl Command for AddTeamMember {
         // The team's version moves last, after the membership, as in every membership change
         // and in deleteTeam (memberships, journeys, then the team).
         change
-            .record(Event::created("addTeamMember", Subject::team(&team), after))
+            .created("addTeamMember", Subject::team(&team), &after)
             .await?;
         Ok(row)
     }
@@ -103,12 +103,12 @@ impl Command for ChangeTeamMemberRole {
         let subject = Subject::load(change.db(), AuditSubject::Team, row.team_id).await?;
         let person = [("person", self.person.clone().into())];
         change
-            .record(Event::updated(
+            .updated(
                 "changeTeamMemberRole",
                 subject,
-                snapshot_with(&before, &person),
-                snapshot_with(&row, &person),
-            ))
+                &snapshot_with(&before, &person),
+                &snapshot_with(&row, &person),
+            )
             .await?;
         Ok(row)
     }
@@ -146,9 +146,7 @@ impl Command for RemoveTeamMember {
         .await?;
         let subject = Subject::load(change.db(), AuditSubject::Team, member.team_id).await?;
         let before = snapshot_with(&member, &[("person", self.person.clone().into())]);
-        change
-            .record(Event::deleted("removeTeamMember", subject, before))
-            .await?;
+        change.deleted("removeTeamMember", subject, &before).await?;
         Ok(member.id)
     }
 }

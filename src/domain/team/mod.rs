@@ -5,7 +5,7 @@ mod membership;
 
 pub use membership::{AddTeamMember, ChangeTeamMemberRole, RemoveTeamMember, membership};
 
-use super::audit::{Event, Subject, snapshot};
+use super::audit::Subject;
 use super::change::{Aggregate, Change, Command};
 use super::ownership::{owned_stages, touch_journeys_of_stages};
 use super::types::{LongText, Name, Slug};
@@ -75,13 +75,9 @@ impl Command for CreateTeam {
             AppError::on_unique(e, format!("a team with slug {} already exists", self.slug))
         })?;
         // Version 1 holds whatever else this change adds to it (a catalog file's members).
-        change.created(Aggregate::Team(row.id));
+        change.new_aggregate(Aggregate::Team(row.id));
         change
-            .record(Event::created(
-                "createTeam",
-                Subject::team(&row),
-                snapshot(&row),
-            ))
+            .created("createTeam", Subject::team(&row), &row)
             .await?;
         Ok(row)
     }
@@ -121,12 +117,7 @@ impl Command for UpdateTeam {
         }
         let row = reload(change.db(), current.id, &self.slug).await?;
         change
-            .record(Event::updated(
-                "updateTeam",
-                Subject::team(&row),
-                snapshot(&current),
-                snapshot(&row),
-            ))
+            .updated("updateTeam", Subject::team(&row), &current, &row)
             .await?;
         Ok(row)
     }
@@ -165,11 +156,7 @@ impl Command for DeleteTeam {
             .exec(change.db())
             .await?;
         change
-            .record(Event::deleted(
-                "deleteTeam",
-                Subject::team(&current),
-                snapshot(&current),
-            ))
+            .deleted("deleteTeam", Subject::team(&current), &current)
             .await?;
         Ok(current.id)
     }
