@@ -19,7 +19,7 @@
 //! recorded through [`super::change::Change::record`], whoever makes it (the API, `seed`, the
 //! catalog importer); only `generate`, a bulk fill of an empty database, writes none.
 
-use super::change::Aggregate;
+use super::aggregate::Aggregate;
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use entity::audit_event::{self, AuditSubject};

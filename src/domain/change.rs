@@ -8,6 +8,7 @@
 //! the journey; a team's members and persona alignments are part of the team; an external
 //! link is part of what it is attached to. People, products and tokens have no version.
 
+pub use super::aggregate::Aggregate;
 use super::audit::{self, Actor, Event, Subject, snapshot};
 use super::events::{Committed, Listener, Notice, Silent};
 use crate::error::{AppError, AppResult};
@@ -26,34 +27,6 @@ use std::sync::Arc;
 /// How many times a command that lost a race with a concurrent transaction (and was rolled
 /// back whole) is run again before the editor hears `CONFLICT`.
 const CONTENTION_RETRIES: usize = 2;
-
-/// A versioned aggregate root, by row ID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Aggregate {
-    /// A persona, with its roles, links and product relevance.
-    Persona(i32),
-    /// A journey, with its stages, their owners and its narrowing.
-    Journey(i32),
-    /// A team, with its members and alignments.
-    Team(i32),
-}
-
-impl Aggregate {
-    /// The aggregate's kind, as messages name it.
-    pub fn what(self) -> &'static str {
-        match self {
-            Self::Persona(_) => "persona",
-            Self::Journey(_) => "journey",
-            Self::Team(_) => "team",
-        }
-    }
-
-    fn id(self) -> i32 {
-        match self {
-            Self::Persona(id) | Self::Journey(id) | Self::Team(id) => id,
-        }
-    }
-}
 
 /// One change to the catalog: a plain value, checked when it was built (its fields are
 /// validated types), applied inside a [`Change`].

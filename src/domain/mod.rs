@@ -3,6 +3,8 @@
 //! (`tests/api/layers.rs` checks it): the API, the seed and the catalog importer all build
 //! commands and hand them to a [`change::Writer`].
 
+/// The versioned aggregate roots: persona, journey, team.
+pub mod aggregate;
 /// Team-persona alignment: which personas a team focuses on.
 pub mod alignment;
 /// The history: who changed what, when, with the values before and after.

@@ -3,8 +3,8 @@
 //! no mutation edits or deletes history (and the database refuses it too).
 
 use super::id;
-use super::loaders::History;
-use super::pagination::{self, Conn, Ordering, PageArgs, SortValue};
+use super::loaders::{History, newest_first};
+use super::pagination::{self, Conn, PageArgs};
 use crate::auth::RequireRole;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, ResultExt};
 use chrono::{DateTime, Utc};
@@ -120,16 +120,6 @@ impl AuditEvent {
     /// The changed row after the change, as JSON; null when it was deleted.
     async fn after(&self) -> Option<Json<&serde_json::Value>> {
         self.0.after.as_ref().map(Json)
-    }
-}
-
-/// Newest first; the ID orders events in the order they were recorded.
-pub fn newest_first() -> Ordering<audit_event::Entity> {
-    Ordering {
-        column: audit_event::Column::Id,
-        id_column: audit_event::Column::Id,
-        descending: true,
-        key: |m: &audit_event::Model| SortValue::Int(m.id.into()),
     }
 }
 

@@ -4,17 +4,15 @@
 //! sibling fields ask for their keys in the same tick and the loader answers them in one
 //! `WHERE key IN (...)`. Answers are cached for the rest of the request.
 
-use super::pagination;
+use super::CountChildren;
+use super::pagination::{self, one_of};
 use crate::error::{AppError, AppResult};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::audit_event::AuditSubject;
 use entity::enums;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use sea_orm::sea_query::{Expr, ExprTrait, extension::postgres::PgFunc};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, Select,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select};
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::hash::Hash;
@@ -117,29 +115,6 @@ impl Wake for WokenFlag {
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::SeqCst);
         self.outer.wake_by_ref();
-    }
-}
-
-/// `column` is one of `ids`, bound as one parameter whatever their number: `= ANY($1)` with an
-/// array on `PostgreSQL`, `IN (SELECT value FROM json_each(?))` with a JSON array on `SQLite`.
-/// The statement's text is then the same for every batch, so each pooled connection prepares
-/// it once, where an `IN ($1, $2, ...)` list makes a new statement for every batch size.
-pub fn one_of<C: ColumnTrait>(
-    db: &DatabaseConnection,
-    column: C,
-    ids: impl IntoIterator<Item = i32>,
-) -> Expr {
-    let ids: Vec<i32> = ids.into_iter().collect();
-    let column = Expr::col(column.as_column_ref());
-    if db.get_database_backend() == DbBackend::Postgres {
-        column.eq(PgFunc::any(Expr::val(ids)))
-    } else {
-        let list = serde_json::Value::from(ids).to_string();
-        // `?` is where the SQLite builder puts each expression.
-        Expr::cust_with_exprs(
-            "? IN (SELECT value FROM json_each(?))",
-            [column, Expr::val(list)],
-        )
     }
 }
 
@@ -398,12 +373,6 @@ impl<L: ChildList> Loader<ChildCount<L>> for CatalogLoader {
     }
 }
 
-/// Counts a nested list through the request's loader, whatever list it is: what a nested
-/// connection keeps to answer `totalCount`.
-pub trait CountChildren: Send + Sync {
-    fn count<'a>(&'a self, loaders: &'a Loaders) -> BoxFuture<'a, AppResult<u64>>;
-}
-
 impl<L: ChildList> CountChildren for ChildCount<L> {
     fn count<'a>(&'a self, loaders: &'a Loaders) -> BoxFuture<'a, AppResult<u64>> {
         Box::pin(async move { Ok(loaders.load_one(*self).await?.unwrap_or(0)) })
@@ -460,6 +429,17 @@ impl ChildList for History {
         entity::audit_event::Column::SubjectId
     }
     fn ordering() -> pagination::Ordering<Self::Entity> {
-        super::history::newest_first()
+        newest_first()
+    }
+}
+
+/// Newest first; the ID orders events in the order they were recorded.
+pub fn newest_first() -> pagination::Ordering<entity::audit_event::Entity> {
+    use entity::audit_event::{Column, Model};
+    pagination::Ordering {
+        column: Column::Id,
+        id_column: Column::Id,
+        descending: true,
+        key: |m: &Model| pagination::SortValue::Int(m.id.into()),
     }
 }

@@ -23,6 +23,7 @@ use crate::domain::change::{Command, Writer};
 use crate::error::{AppError, AppResult};
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, EmptySubscription, MergedObject, ResultExt, Schema, SchemaBuilder};
+use futures_util::future::BoxFuture;
 use loaders::Loaders;
 use sea_orm::DatabaseConnection;
 
@@ -173,4 +174,10 @@ pub async fn apply<C: Command>(
         .map_err(|e| AppError::internal(e.message))
         .extend()?;
     writer.run(&actor, &cmd.extend()?).await.extend()
+}
+
+/// Counts a nested list through the request's loader, whatever list it is: what a nested
+/// connection keeps to answer `totalCount`.
+pub trait CountChildren: Send + Sync {
+    fn count<'a>(&'a self, loaders: &'a Loaders) -> BoxFuture<'a, AppResult<u64>>;
 }

@@ -1,11 +1,11 @@
 //! Relay connections paginated in SQL with keyset cursors; `totalCount` runs only when asked.
 
-use super::loaders::{CountChildren, one_of};
 use crate::error::{AppError, AppResult};
 use async_graphql::connection::{Edge, EmptyFields, PageInfo};
 use async_graphql::{Context, Object, OutputType, Result, ResultExt, TypeName};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use futures_util::future::BoxFuture;
+use sea_orm::sea_query::extension::postgres::PgFunc;
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, WindowStatement,
 };
@@ -109,7 +109,7 @@ enum Counter {
     /// A top-level list: one COUNT statement of its filter.
     Query(CountFn),
     /// A nested list: counted with its siblings, one grouped COUNT per relation.
-    Children(Box<dyn CountChildren>),
+    Children(Box<dyn super::CountChildren>),
 }
 
 /// One page of a list: a Relay connection named `<Node>Connection`.
@@ -389,7 +389,7 @@ pub fn child_connection<E, N>(
     page: &PageKey,
     ordering: &Ordering<E>,
     wrap: fn(E::Model) -> N,
-    count: Box<dyn CountChildren>,
+    count: Box<dyn super::CountChildren>,
 ) -> Conn<N>
 where
     E: EntityTrait,
@@ -435,4 +435,27 @@ fn like_pattern(needle: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+/// `column` is one of `ids`, bound as one parameter whatever their number: `= ANY($1)` with an
+/// array on `PostgreSQL`, `IN (SELECT value FROM json_each(?))` with a JSON array on `SQLite`.
+/// The statement's text is then the same for every batch, so each pooled connection prepares
+/// it once, where an `IN ($1, $2, ...)` list makes a new statement for every batch size.
+pub fn one_of<C: ColumnTrait>(
+    db: &DatabaseConnection,
+    column: C,
+    ids: impl IntoIterator<Item = i32>,
+) -> Expr {
+    let ids: Vec<i32> = ids.into_iter().collect();
+    let column = Expr::col(column.as_column_ref());
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        column.eq(PgFunc::any(Expr::val(ids)))
+    } else {
+        let list = serde_json::Value::from(ids).to_string();
+        // `?` is where the SQLite builder puts each expression.
+        Expr::cust_with_exprs(
+            "? IN (SELECT value FROM json_each(?))",
+            [column, Expr::val(list)],
+        )
+    }
 }

@@ -153,8 +153,12 @@ fn database_unavailable(batch: &BatchResponse) -> bool {
     }
 }
 
-/// The status and body of `batch`'s answer (an `INTERNAL` error should it not serialise).
-pub(crate) fn encode(media: Media, batch: &BatchResponse) -> (StatusCode, Bytes) {
+/// The status and body of `batch`'s answer; the error when it does not serialise (the caller
+/// answers `INTERNAL`).
+pub(crate) fn encode(
+    media: Media,
+    batch: &BatchResponse,
+) -> serde_json::Result<(StatusCode, Bytes)> {
     let status = match (batch, media) {
         _ if database_unavailable(batch) => StatusCode::SERVICE_UNAVAILABLE,
         (BatchResponse::Single(r), Media::GraphqlResponseJson) if is_request_error(r) => {
@@ -162,16 +166,7 @@ pub(crate) fn encode(media: Media, batch: &BatchResponse) -> (StatusCode, Bytes)
         }
         _ => StatusCode::OK,
     };
-    match batch_body(batch) {
-        Ok(b) => (status, Bytes::from(b)),
-        Err(e) => {
-            tracing::error!(error = %e, "could not serialise a GraphQL response");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                super::error_body::internal(),
-            )
-        }
-    }
+    Ok((status, Bytes::from(batch_body(batch)?)))
 }
 
 /// A response carrying an encoded GraphQL body in `media`; a 503 also tells the client when to

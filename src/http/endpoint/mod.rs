@@ -88,7 +88,7 @@ async fn respond(
                         BatchResponse::Single(error_body::refused(vec![error_body::from_error(
                             &err,
                         )]));
-                    let (status, body) = encode(media, &answer);
+                    let (status, body) = encoded(media, &answer);
                     return body_response(status, media, body);
                 }
                 None
@@ -111,7 +111,7 @@ async fn respond(
             .map(|_| (key, version)),
         _ => None,
     };
-    let (status, body) = encode(media, &answer);
+    let (status, body) = encoded(media, &answer);
     if let Some((key, version)) = keep {
         state.responses.put(key, version, body.clone());
     }
@@ -305,4 +305,12 @@ pub async fn get(
 /// An error about the HTTP request itself, before any GraphQL ran.
 fn request_error(status: StatusCode, media: Media, message: &str) -> HttpResponse {
     error_response(status, media, "BAD_REQUEST", message, &[])
+}
+
+/// The status and body of `batch`'s answer, or an `INTERNAL` error should it not serialise.
+fn encoded(media: Media, batch: &BatchResponse) -> (StatusCode, Bytes) {
+    encode(media, batch).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "could not serialise a GraphQL response");
+        (StatusCode::INTERNAL_SERVER_ERROR, error_body::internal())
+    })
 }
