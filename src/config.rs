@@ -248,7 +248,7 @@ impl Default for Settings {
 pub enum SeedMode {
     /// Only into a new database: one the catalog was never loaded into, with no personas, journeys or teams.
     IfEmpty,
-    /// Always (an idempotent upsert).
+    /// Always: add what is missing, leave what editors changed.
     Always,
     /// Never.
     Never,
