@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         reads_require_token: settings.reads_require_token,
         responses: Arc::new(ResponseCache::new(settings.response_cache_bytes)),
         executing: Arc::new(tokio::sync::Semaphore::new(settings.max_executing.max(1))),
+        last_used: crate::auth::LastUsed::default(),
     };
     // `/graphql` answers every refusal as a GraphQL error body: the guard turns an oversized
     // body or a missed deadline into one, the rate limit refuses before the body is read.

@@ -16,6 +16,8 @@ use chrono::{DateTime, Duration, Utc};
 use entity::api_token::{self, TokenRole};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// `last_used_at` is written at most this often per token, so reads stay reads.
 const LAST_USED_GRANULARITY: Duration = Duration::seconds(60);
@@ -102,6 +104,7 @@ fn bearer(header: &[u8]) -> Result<&str, AccessError> {
 /// A present header must carry a valid token: anything else is refused, never ignored.
 pub async fn authenticate(
     db: &DatabaseConnection,
+    last_used: &LastUsed,
     header: Option<&[u8]>,
 ) -> Result<Caller, AuthFailure> {
     let Some(header) = header else {
@@ -140,7 +143,7 @@ pub async fn authenticate(
         .last_used_at
         .is_none_or(|t| now - t >= LAST_USED_GRANULARITY)
     {
-        touch_last_used(db.clone(), token.id, now);
+        last_used.note(db, token.id, now);
     }
     Ok(Caller::Token(Principal {
         token_id: token.id,
@@ -149,19 +152,49 @@ pub async fn authenticate(
     }))
 }
 
-/// Notes when a token was used, in the background: a read must not wait on (`SQLite`'s) write
-/// lock for bookkeeping, and losing one such note is harmless.
-fn touch_last_used(db: DatabaseConnection, id: i32, now: DateTime<Utc>) {
-    tokio::spawn(async move {
-        let result = api_token::Entity::update_many()
-            .col_expr(api_token::Column::LastUsedAt, Expr::value(now))
-            .filter(api_token::Column::Id.eq(id))
-            .exec(&db)
-            .await;
-        if let Err(e) = result {
-            tracing::debug!(error = %e, token = id, "could not record when a token was used");
+/// Notes when tokens were used, in the background: a read must not wait on (`SQLite`'s) write
+/// lock for bookkeeping, and losing one such note is harmless. At most one write per token is
+/// pending at a time, so a burst of requests from one token starts one writer, not one each.
+#[derive(Debug, Clone, Default)]
+pub struct LastUsed {
+    pending: Arc<Mutex<HashSet<i32>>>,
+}
+
+impl LastUsed {
+    /// Notes that token `id` was used at `now`, unless a note of it is already on its way.
+    fn note(&self, db: &DatabaseConnection, id: i32, now: DateTime<Utc>) {
+        let fresh = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id);
+        if !fresh {
+            return;
         }
-    });
+        let (db, pending) = (db.clone(), Arc::clone(&self.pending));
+        tokio::spawn(async move {
+            let result = api_token::Entity::update_many()
+                .col_expr(api_token::Column::LastUsedAt, Expr::value(now))
+                .filter(api_token::Column::Id.eq(id))
+                .exec(&db)
+                .await;
+            pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&id);
+            if let Err(e) = result {
+                tracing::debug!(error = %e, token = id, "could not record when a token was used");
+            }
+        });
+    }
+
+    /// How many notes are on their way.
+    pub fn pending(&self) -> usize {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
 }
 
 /// Checks that `caller` has at least `role`.
@@ -197,5 +230,47 @@ impl Guard for RequireRole {
         require(ctx.data_opt::<Caller>(), self.0)
             .map(|_| ())
             .map_err(|e| e.extend())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::audit::Actor;
+    use crate::domain::change::Writer;
+    use crate::domain::token::{CreateApiToken, TokenName};
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_burst_from_one_token_starts_one_write_of_its_last_use() {
+        let db = crate::db::connect("sqlite::memory:", 1).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let created = Writer::new(db.clone())
+            .run(
+                &Actor::cli(),
+                &CreateApiToken {
+                    name: TokenName::parse("name", "burst").unwrap(),
+                    role: TokenRole::Viewer,
+                    expires_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        let last_used = LastUsed::default();
+        let now = Utc::now();
+        // On one thread nothing spawned runs before the burst ends: every note but the first
+        // finds one already on its way.
+        for _ in 0..100 {
+            last_used.note(&db, created.token.id, now);
+        }
+        assert_eq!(last_used.pending(), 1);
+        while last_used.pending() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let row = api_token::Entity::find_by_id(created.token.id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(row.last_used_at.is_some());
     }
 }

@@ -10,8 +10,13 @@ pub enum AppError {
     #[error("{field}: {rule}")]
     BadInput { field: String, rule: String },
     /// A referenced slug or ID does not exist.
-    #[error("{what} not found: {key}")]
-    NotFound { what: &'static str, key: String },
+    #[error("{what} not found: {key}{}", hint(suggestions))]
+    NotFound {
+        what: &'static str,
+        key: String,
+        /// Existing keys close to `key`, nearest first (a likely typo's fix).
+        suggestions: Vec<String>,
+    },
     /// The change conflicts with the current state (duplicate, stale version, second accountable owner).
     #[error("{0}")]
     Conflict(String),
@@ -27,6 +32,21 @@ pub enum AppError {
     /// Anything else; the cause is in the log.
     #[error("internal error")]
     Internal,
+}
+
+/// "; did you mean `a` or `b`?" for the suggestions of a `NOT_FOUND`, or nothing.
+fn hint(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => String::new(),
+        [one] => format!("; did you mean `{one}`?"),
+        [rest @ .., last] => format!(
+            "; did you mean {} or `{last}`?",
+            rest.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// The seconds a client is asked to wait (`Retry-After`) after [`AppError::Unavailable`].
@@ -61,6 +81,7 @@ impl AppError {
         Self::NotFound {
             what,
             key: key.to_string(),
+            suggestions: Vec::new(),
         }
     }
 

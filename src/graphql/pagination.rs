@@ -40,6 +40,21 @@ pub enum SortValue {
     Text(String),
 }
 
+impl SortValue {
+    /// Whether the value could have come from a stored row: a cursor is input, so its text
+    /// obeys the rules every stored text obeys (no control characters, such as the NUL byte
+    /// PostgreSQL refuses, and no longer than the longest text), and its number fits a column.
+    fn is_storable(&self) -> bool {
+        match self {
+            Self::Int(i) => i32::try_from(*i).is_ok(),
+            Self::Text(t) => {
+                t.chars().count() <= crate::domain::types::LONG_TEXT_MAX
+                    && !t.chars().any(char::is_control)
+            }
+        }
+    }
+}
+
 impl From<SortValue> for Value {
     fn from(v: SortValue) -> Self {
         match v {
@@ -84,7 +99,13 @@ impl<E: EntityTrait> Ordering<E> {
             ColumnType::Integer | ColumnType::BigInteger | ColumnType::SmallInteger
         );
         match cursor {
-            Some(c) if c.o == self.name() && matches!(c.v, SortValue::Int(_)) == is_int => Ok(c),
+            Some(c)
+                if c.o == self.name()
+                    && matches!(c.v, SortValue::Int(_)) == is_int
+                    && c.v.is_storable() =>
+            {
+                Ok(c)
+            }
             _ => Err(AppError::bad_input(
                 field,
                 "is not a cursor of this list in this order; use a cursor it returned with the same orderBy",

@@ -586,7 +586,7 @@ fn corpus() -> Vec<Case> {
                 .into(),
         ),
         405,
-        "BAD_REQUEST",
+        "METHOD_NOT_ALLOWED",
     ));
     let long_get = |pad: usize| {
         Send::Raw(

@@ -114,6 +114,10 @@ async fn a_mutation_over_get_is_refused_with_405_and_allow_post_and_changes_noth
     assert_eq!(resp.status(), 405);
     assert_eq!(resp.headers()[ALLOW], "POST");
     let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "METHOD_NOT_ALLOWED"
+    );
     assert!(
         body["errors"][0]["message"]
             .as_str()

@@ -949,3 +949,38 @@ fn every_limit_is_a_serve_flag_and_the_rate_limit_is_on_by_default_in_serve() {
     );
     assert_eq!((s.rate_limit_per_second, s.rate_limit_burst), (0, 7));
 }
+
+#[tokio::test]
+async fn a_request_the_limits_refuse_asks_the_database_nothing() {
+    let app = TestApp::spawn_with(Settings {
+        max_complexity: u64::MAX,
+        ..settings()
+    })
+    .await;
+    let too_deep = nested(settings().max_depth + 1);
+    // Twice: the second finds the document in the guard's cache and is refused all the same.
+    for _ in 0..2 {
+        app.reset_statements();
+        let body = app
+            .anonymous
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": too_deep }))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        assert_eq!(error_code(&body), "QUERY_TOO_DEEP", "{body:#}");
+        assert_eq!(app.statements(), 0, "{:?}", app.statement_texts());
+    }
+    // An admitted query does ask it (the cache's version, then the query).
+    app.reset_statements();
+    app.anonymous
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": nested(3) }))
+        .send()
+        .await
+        .unwrap();
+    assert!(app.statements() > 0);
+}

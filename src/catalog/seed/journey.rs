@@ -6,7 +6,7 @@ use crate::catalog::{SeedError, letters};
 use crate::domain::journey::narrowing::SetJourneyPersonas;
 use crate::domain::journey::stage::{AddStage, NewStage, ReorderStages, UpdateStage};
 use crate::domain::journey::{CreateJourney, UpdateJourney};
-use crate::domain::ownership::{AssignStageOwner, ChangeStageOwner};
+use crate::domain::ownership::{AssignStageOwner, ChangeStageOwner, OwnershipRef};
 use crate::domain::types::{LongText, Name, ShortText, Slug};
 use crate::error::AppResult;
 use entity::enums::{Provenance, Responsibility, Status, SubjectType};
@@ -316,7 +316,7 @@ pub(super) async fn ownership(s: &mut Seeder<'_>, c: &Catalog) -> Result<(), See
                                 continue;
                             }
                             let cmd = ChangeStageOwner {
-                                id: o.id,
+                                which: OwnershipRef::Id(o.id),
                                 key: record.clone(),
                                 responsibility: letter_differs.then_some(letter),
                                 dri: dri_differs.then(|| dri.clone()),
@@ -364,7 +364,7 @@ async fn make_room(
     if s.differs(d) {
         let record = format!("ownership {journey_slug}/{} {}", stage.key, team.slug);
         let cmd = ChangeStageOwner {
-            id: holder.id,
+            which: OwnershipRef::Id(holder.id),
             key: record.clone(),
             responsibility: Some(Responsibility::Responsible),
             dri: None,

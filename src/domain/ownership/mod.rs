@@ -39,8 +39,8 @@ pub struct AssignStageOwner {
 /// Changes an ownership; `None` keeps a field, `Some(None)` clears an optional one.
 #[derive(Debug, Clone)]
 pub struct ChangeStageOwner {
-    /// The ownership's row ID.
-    pub id: i32,
+    /// The ownership to change.
+    pub which: OwnershipRef,
     /// The ownership as the caller named it, for `NOT_FOUND`.
     pub key: String,
     /// New responsibility.
@@ -51,11 +51,28 @@ pub struct ChangeStageOwner {
     pub note: Option<Option<ShortText>>,
 }
 
+/// Which ownership a command names: its row ID, or the stage (journey and stage key) and the
+/// team, which an editor knows without looking anything up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnershipRef {
+    /// The ownership's row ID.
+    Id(i32),
+    /// The ownership of `team` (a slug) for stage `stage` (a key) of journey `journey`.
+    Stage {
+        /// The journey's slug.
+        journey: String,
+        /// The stage's key.
+        stage: String,
+        /// The owning team's slug.
+        team: String,
+    },
+}
+
 /// Ends a team's responsibility for a stage.
 #[derive(Debug, Clone)]
 pub struct RemoveStageOwner {
-    /// The ownership's row ID.
-    pub id: i32,
+    /// The ownership to end.
+    pub which: OwnershipRef,
     /// The ownership as the caller named it, for `NOT_FOUND`.
     pub key: String,
 }
@@ -115,7 +132,8 @@ impl Command for ChangeStageOwner {
 
     async fn apply(&self, change: &mut Change) -> AppResult<stage_ownership::Model> {
         let gone = || AppError::not_found("stage ownership", &self.key);
-        let current = ownership_by_id(change.db(), self.id, &self.key).await?;
+        let id = resolve(change.db(), &self.which, &self.key).await?;
+        let current = ownership_by_id(change.db(), id, &self.key).await?;
         let stage = journey_stage::Entity::find_by_id(current.stage_id)
             .one(change.db())
             .await?
@@ -137,7 +155,7 @@ impl Command for ChangeStageOwner {
         change
             .touch(Aggregate::Journey(journey.id), &journey.slug)
             .await?;
-        let current = ownership_by_id(change.db(), self.id, &self.key).await?;
+        let current = ownership_by_id(change.db(), id, &self.key).await?;
         let before = ownership_snapshot(change.db(), &current).await?;
         let mut active = current.into_active_model();
         if self.dri.is_some() {
@@ -145,7 +163,7 @@ impl Command for ChangeStageOwner {
         }
         if let Some(r) = self.responsibility {
             if r == Responsibility::Accountable {
-                check_one_accountable(change.db(), &stage, Some(self.id)).await?;
+                check_one_accountable(change.db(), &stage, Some(id)).await?;
             }
             active.responsibility = Set(r);
         }
@@ -172,11 +190,12 @@ impl Command for ChangeStageOwner {
 }
 
 impl Command for RemoveStageOwner {
-    type Output = ();
+    type Output = i32;
 
-    async fn apply(&self, change: &mut Change) -> AppResult<()> {
+    async fn apply(&self, change: &mut Change) -> AppResult<i32> {
         let gone = || AppError::not_found("stage ownership", &self.key);
-        let current = ownership_by_id(change.db(), self.id, &self.key).await?;
+        let id = resolve(change.db(), &self.which, &self.key).await?;
+        let current = ownership_by_id(change.db(), id, &self.key).await?;
         // The journey before the ownership, the order assignStageOwner and changeStageOwner
         // lock them in: the other order deadlocks with them on PostgreSQL. A journey (or
         // stage) deleted meanwhile took the ownership with it.
@@ -206,7 +225,7 @@ impl Command for RemoveStageOwner {
             return Err(gone());
         }
         change.deleted("removeStageOwner", subject, &before).await?;
-        Ok(())
+        Ok(id)
     }
 }
 
@@ -287,6 +306,29 @@ pub(super) async fn clear_dris(change: &mut Change, which: Condition) -> AppResu
         .exec(change.db())
         .await?;
     Ok(())
+}
+
+/// The row ID of the ownership `which` names, or `NOT_FOUND` (naming the journey, stage or
+/// team that does not exist, or `key` when the team does not own the stage).
+async fn resolve(db: &impl ConnectionTrait, which: &OwnershipRef, key: &str) -> AppResult<i32> {
+    let (journey, stage, team) = match which {
+        OwnershipRef::Id(id) => return Ok(*id),
+        OwnershipRef::Stage {
+            journey,
+            stage,
+            team,
+        } => (journey, stage, team),
+    };
+    let journey = super::find::journey_by_slug(db, journey).await?;
+    let stage = stage_by_key(db, &journey, stage).await?;
+    let team = super::find::team_by_slug(db, team).await?;
+    stage_ownership::Entity::find()
+        .filter(stage_ownership::Column::StageId.eq(stage.id))
+        .filter(stage_ownership::Column::TeamId.eq(team.id))
+        .one(db)
+        .await?
+        .map(|o| o.id)
+        .ok_or_else(|| AppError::not_found("stage ownership", key))
 }
 
 /// The stage `key` of `journey`, or `NOT_FOUND`.

@@ -262,7 +262,7 @@ async fn a_dri_must_be_a_member_of_the_owning_team() {
         .await
         .unwrap();
     let change = |dri: Option<&str>| ChangeStageOwner {
-        id: row.id,
+        which: OwnershipRef::Id(row.id),
         key: "o".into(),
         responsibility: None,
         dri: Some(dri.map(Into::into)),
@@ -298,7 +298,7 @@ async fn changing_to_accountable_beside_another_is_a_conflict_and_removal_bumps_
         .await
         .unwrap();
     let promote = ChangeStageOwner {
-        id: eng.id,
+        which: OwnershipRef::Id(eng.id),
         key: "o".into(),
         responsibility: Some(Responsibility::Accountable),
         dri: None,
@@ -308,8 +308,13 @@ async fn changing_to_accountable_beside_another_is_a_conflict_and_removal_bumps_
     assert!(err.to_string().contains("(team pm)"), "{err}");
     assert_eq!(journey_version(&w, j.id).await, 3);
 
+    // Named by its stage and team, as an editor knows it.
     let remove = RemoveStageOwner {
-        id: eng.id,
+        which: OwnershipRef::Stage {
+            journey: "j".into(),
+            stage: "a".into(),
+            team: "eng".into(),
+        },
         key: "o".into(),
     };
     w.run(&editor(), &remove).await.unwrap();

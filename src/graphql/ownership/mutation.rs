@@ -5,7 +5,7 @@
 use super::{StageOwnership, TeamAlignment};
 use crate::domain::types::ShortText;
 use crate::domain::{alignment, ownership};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::graphql::enums::{AlignmentLevel, Motion, Responsibility};
 use crate::graphql::input::{optional_text, text_patch};
 use crate::graphql::persona::DeletePayload;
@@ -39,8 +39,15 @@ pub struct AssignStageOwnerPayload {
 /// Input of `changeStageOwner`: fields left out keep their value; null clears an optional one.
 #[derive(InputObject)]
 pub struct ChangeStageOwnerInput {
-    /// The ownership's ID.
-    pub id: ID,
+    /// The ownership's ID; or leave it out and name the ownership by `journey`, `stage` and
+    /// `team`.
+    pub id: Option<ID>,
+    /// The journey's slug (with `stage` and `team`, instead of `id`).
+    pub journey: Option<String>,
+    /// The stage's key in that journey (with `journey` and `team`, instead of `id`).
+    pub stage: Option<String>,
+    /// The owning team's slug (with `journey` and `stage`, instead of `id`).
+    pub team: Option<String>,
     /// New RACI responsibility; at most one team per stage is ACCOUNTABLE.
     pub responsibility: Option<Responsibility>,
     /// Slug of the new DRI, who must be a member of the owning team; null clears it.
@@ -59,8 +66,15 @@ pub struct ChangeStageOwnerPayload {
 /// Input of `removeStageOwner`.
 #[derive(InputObject)]
 pub struct RemoveStageOwnerInput {
-    /// The ownership's ID.
-    pub id: ID,
+    /// The ownership's ID; or leave it out and name the ownership by `journey`, `stage` and
+    /// `team`.
+    pub id: Option<ID>,
+    /// The journey's slug (with `stage` and `team`, instead of `id`).
+    pub journey: Option<String>,
+    /// The stage's key in that journey (with `journey` and `team`, instead of `id`).
+    pub stage: Option<String>,
+    /// The owning team's slug (with `journey` and `stage`, instead of `id`).
+    pub team: Option<String>,
 }
 
 /// Input of `alignTeamToPersona`.
@@ -107,7 +121,7 @@ impl AssignStageOwnerInput {
 
 impl ChangeStageOwnerInput {
     fn command(self) -> AppResult<ownership::ChangeStageOwner> {
-        let id = id::decode_as(&self.id, "StageOwnership", "id")?;
+        let (which, key) = which(self.id, self.journey, self.stage, self.team)?;
         let note: Option<Option<ShortText>> = text_patch("note", &self.note)?;
         let dri = match self.dri {
             MaybeUndefined::Undefined => None,
@@ -115,8 +129,8 @@ impl ChangeStageOwnerInput {
             MaybeUndefined::Value(slug) => Some(Some(slug)),
         };
         Ok(ownership::ChangeStageOwner {
-            id,
-            key: self.id.to_string(),
+            which,
+            key,
             responsibility: self.responsibility.map(Into::into),
             dri,
             note,
@@ -125,11 +139,40 @@ impl ChangeStageOwnerInput {
 }
 
 impl RemoveStageOwnerInput {
-    fn command(&self) -> AppResult<ownership::RemoveStageOwner> {
-        Ok(ownership::RemoveStageOwner {
-            id: id::decode_as(&self.id, "StageOwnership", "id")?,
-            key: self.id.to_string(),
-        })
+    fn command(self) -> AppResult<ownership::RemoveStageOwner> {
+        let (which, key) = which(self.id, self.journey, self.stage, self.team)?;
+        Ok(ownership::RemoveStageOwner { which, key })
+    }
+}
+
+/// The ownership an input names, by `id` or by `journey`, `stage` and `team` (one way, not
+/// both), with the key a `NOT_FOUND` names it by.
+fn which(
+    id: Option<ID>,
+    journey: Option<String>,
+    stage: Option<String>,
+    team: Option<String>,
+) -> AppResult<(ownership::OwnershipRef, String)> {
+    match (id, journey, stage, team) {
+        (Some(gid), None, None, None) => Ok((
+            ownership::OwnershipRef::Id(id::decode_as(&gid, "StageOwnership", "id")?),
+            gid.to_string(),
+        )),
+        (None, Some(journey), Some(stage), Some(team)) => {
+            let key = format!("{journey}/{stage} {team}");
+            Ok((
+                ownership::OwnershipRef::Stage {
+                    journey,
+                    stage,
+                    team,
+                },
+                key,
+            ))
+        }
+        _ => Err(AppError::bad_input(
+            "id",
+            "name the ownership by its id, or by journey, stage and team (not both)",
+        )),
     }
 }
 
@@ -194,9 +237,10 @@ impl OwnershipMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The ownership to remove.")] input: RemoveStageOwnerInput,
     ) -> Result<DeletePayload> {
-        apply(ctx, input.command()).await?;
-        let deleted_id = input.id;
-        Ok(DeletePayload { deleted_id })
+        let removed = apply(ctx, input.command()).await?;
+        Ok(DeletePayload {
+            deleted_id: id::encode("StageOwnership", removed),
+        })
     }
     /// Aligns a team to a persona, or changes the level and motion of an existing alignment.
     async fn align_team_to_persona(

@@ -41,6 +41,8 @@ pub struct GraphqlState {
     pub responses: Arc<ResponseCache>,
     /// Requests executing at once; the others wait their turn (see `execute`).
     pub executing: Arc<tokio::sync::Semaphore>,
+    /// Tokens' last uses, noted in the background, one write per token at a time.
+    pub last_used: auth::LastUsed,
 }
 
 /// What the response cache may answer for `batch` from `caller`: single requests of callers
@@ -72,9 +74,17 @@ fn cache_key(state: &GraphqlState, batch: &BatchRequest, caller: &Caller) -> Opt
 async fn respond(
     state: &GraphqlState,
     media: Media,
-    batch: BatchRequest,
+    mut batch: BatchRequest,
     caller: Caller,
 ) -> HttpResponse {
+    // A request the limits refuse is answered before the database is asked anything (the
+    // cache's version read included).
+    if let BatchRequest::Single(req) = &mut batch
+        && let Some(refusal) = state.guard.refusal(req)
+    {
+        let (status, body) = encoded(media, &BatchResponse::Single(refusal));
+        return body_response(status, media, body);
+    }
     let key = cache_key(state, &batch, &caller);
     // An unreachable database answers at once (rather than again when the request runs);
     // any other failure to read the version lets the request run uncached.
@@ -141,7 +151,7 @@ async fn caller(
             )],
         )
     };
-    match auth::authenticate(&state.db, header).await {
+    match auth::authenticate(&state.db, &state.last_used, header).await {
         Ok(Caller::Anonymous) if state.reads_require_token => Err(unauthenticated(
             "this service requires a bearer token (`Authorization: Bearer <token>`)",
             "Bearer realm=\"persona-graph\"",
@@ -284,7 +294,7 @@ pub async fn get(
         return error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
-            "BAD_REQUEST",
+            "METHOD_NOT_ALLOWED",
             "mutations must be sent with POST",
             &[(header::ALLOW, HeaderValue::from_static("POST"))],
         );

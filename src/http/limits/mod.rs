@@ -116,6 +116,13 @@ impl Guard {
         &self.limits
     }
 
+    /// The refusal of a request the limits do not admit, found before anything else (the
+    /// database included) is asked; `None` when it is admitted. Its document stays cached, so
+    /// admitting it again when it runs parses nothing.
+    pub fn refusal(&self, req: &mut Request) -> Option<Response> {
+        self.admit(req).err().map(|e| refused(vec![e]))
+    }
+
     /// Parses and checks one request; on success the parsed document is handed to the
     /// request, so async-graphql does not parse it again.
     fn admit(&self, req: &mut Request) -> Result<Admitted, ServerError> {
