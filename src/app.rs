@@ -36,6 +36,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The request limits of `/graphql`.
     pub guard: Arc<Guard>,
+    /// Whether the database answers, as last seen: requests fail at once while it does not.
+    pub health: crate::db::Health,
 }
 
 impl AppState {
@@ -53,7 +55,15 @@ impl AppState {
             schema,
             settings: Arc::new(settings),
             guard,
+            health: crate::db::Health::assumed(),
         }
+    }
+
+    /// The same state, with the database's health watched as `health` says.
+    #[must_use]
+    pub fn with_health(mut self, health: crate::db::Health) -> Self {
+        self.health = health;
+        self
     }
 }
 
@@ -68,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         responses: Arc::new(ResponseCache::new(settings.response_cache_bytes)),
         executing: Arc::new(tokio::sync::Semaphore::new(settings.max_executing.max(1))),
         last_used: crate::auth::LastUsed::default(),
+        health: state.health.clone(),
     };
     // `/graphql` answers every refusal as a GraphQL error body: the guard turns an oversized
     // body or a missed deadline into one, the rate limit refuses before the body is read.
@@ -84,7 +95,7 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .with_state(state.db.clone())
+        .with_state((state.db.clone(), state.health.clone()))
         .merge(graphiql::router())
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(

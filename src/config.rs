@@ -109,6 +109,11 @@ pub struct ServeArgs {
     /// When to load the seed catalog at start-up.
     #[arg(long, env = "SEED", value_enum, default_value_t = SeedMode::IfEmpty)]
     pub seed: SeedMode,
+    /// With PostgreSQL: start even while the database cannot be reached (`/health` 200,
+    /// `/ready` 503, the cause logged), then migrate, seed and serve once it answers. `false`
+    /// exits at start instead.
+    #[arg(long, env = "WAIT_FOR_DATABASE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub wait_for_database: bool,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = Settings::default().max_body_bytes)]
     pub max_body_bytes: usize,

@@ -8,6 +8,8 @@ use sea_orm::{
     DbErr, IsolationLevel, RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sqlx,
 };
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// How the connection pool behaves.
@@ -57,6 +59,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// acquire timeout. A connection in steady use is not pinged before each statement: that
 /// would add a round trip to every statement.
 pub async fn connect_with(url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(options(url, pool)).await
+}
+
+/// The pool options of [`connect_with`].
+fn options(url: &str, pool: &PoolSettings) -> ConnectOptions {
     let busy_timeout = pool.busy_timeout;
     let mut opts = ConnectOptions::new(url);
     opts.max_connections(pool.max_connections.max(1))
@@ -73,7 +80,7 @@ pub async fn connect_with(url: &str, pool: &PoolSettings) -> Result<DatabaseConn
                 .busy_timeout(busy_timeout)
                 .foreign_keys(true)
         });
-    Database::connect(opts).await
+    opts
 }
 
 /// What a database error means for the request that met it.
@@ -127,6 +134,120 @@ fn sqlx_failure(err: &sqlx::Error) -> Failure {
         },
         _ => Failure::Other,
     }
+}
+
+/// What the service knows of its database right now, so that while it is down requests fail
+/// at once (`DATABASE_UNAVAILABLE`) instead of each waiting out the pool's acquire timeout.
+///
+/// A request that meets an unreachable database reports it ([`Health::lost`]); from then on
+/// the database counts as down, and one background probe opens a fresh connection (which a
+/// stopped server refuses at once) with a growing pause between tries, logging the real cause,
+/// until one succeeds. `SQLite` is a file: it is never down, and never probed.
+#[derive(Debug, Clone)]
+pub struct Health(Arc<HealthState>);
+
+#[derive(Debug)]
+struct HealthState {
+    /// The server to probe; `None` for `SQLite`.
+    url: Option<String>,
+    up: AtomicBool,
+    probing: AtomicBool,
+}
+
+/// The first pause between probes; it doubles up to [`PROBE_PAUSE_MAX`].
+const PROBE_PAUSE: Duration = Duration::from_millis(100);
+const PROBE_PAUSE_MAX: Duration = Duration::from_secs(2);
+/// How long one probe may take to connect.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+impl Health {
+    /// The health of the database at `url`, which was just reached (connected and migrated).
+    pub fn up(url: &str) -> Self {
+        Self::new(url, true)
+    }
+
+    /// The health of the database at `url`, not reached yet: down until [`Health::mark_up`].
+    pub fn pending(url: &str) -> Self {
+        Self::new(url, false)
+    }
+
+    fn new(url: &str, up: bool) -> Self {
+        let url = url.starts_with("postgres").then(|| url.to_owned());
+        Self(Arc::new(HealthState {
+            up: AtomicBool::new(up || url.is_none()),
+            url,
+            probing: AtomicBool::new(false),
+        }))
+    }
+
+    /// A database that is never probed (tests that build the service around a pool).
+    pub fn assumed() -> Self {
+        Self::new("", true)
+    }
+
+    /// Whether requests should reach the database.
+    pub fn is_up(&self) -> bool {
+        self.0.up.load(Ordering::Acquire)
+    }
+
+    /// Marks the database reachable (after the service reached and migrated it).
+    pub fn mark_up(&self) {
+        self.0.up.store(true, Ordering::Release);
+    }
+
+    /// Notes that a request met an unreachable database: it counts as down until a probe
+    /// reaches it again. At most one probe runs at a time.
+    pub fn lost(&self) {
+        let Some(url) = self.0.url.clone() else {
+            return;
+        };
+        self.0.up.store(false, Ordering::Release);
+        if self.0.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let health = self.clone();
+        tokio::spawn(async move {
+            health.wait_until_reachable(&url).await;
+            health.0.probing.store(false, Ordering::Release);
+            health.mark_up();
+            tracing::info!("the database answers again");
+        });
+    }
+
+    /// Returns once a fresh connection to `url` opens, logging why it does not meanwhile.
+    pub async fn wait_until_reachable(&self, url: &str) {
+        let mut pause = PROBE_PAUSE;
+        let mut tries: u32 = 0;
+        loop {
+            let cause = match tokio::time::timeout(PROBE_TIMEOUT, probe(url)).await {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => format!("no answer within {PROBE_TIMEOUT:?}"),
+            };
+            tries += 1;
+            // Every try while the pause grows, then every twentieth: the log says why without
+            // a line per probe for the whole outage.
+            if pause < PROBE_PAUSE_MAX || tries.is_multiple_of(20) {
+                tracing::warn!(%cause, tries, "the database cannot be reached; retrying");
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(PROBE_PAUSE_MAX);
+        }
+    }
+}
+
+/// Opens and closes one connection to `url` outside the pool.
+async fn probe(url: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(url).await?.close().await
+}
+
+/// Opens a pool on `url` without connecting: the service can start while its database is
+/// down, and connections are made when first asked for.
+pub async fn connect_lazy(url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = options(url, pool);
+    opts.connect_lazy(true);
+    Database::connect(opts).await
 }
 
 /// Applies every pending migration.

@@ -51,22 +51,21 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", catalog::summary(&report, &options));
         }
         Command::Serve(args) => {
-            let conn = open(&cli.global).await?;
-            let seed = match args.seed {
-                SeedMode::Always => true,
-                SeedMode::IfEmpty => catalog::is_empty(&conn).await?,
-                SeedMode::Never => false,
-            };
-            if seed {
-                let report = catalog::seed(&conn)
+            let url = cli.global.database_url.clone();
+            let (conn, health) = if url.starts_with("postgres") && args.wait_for_database {
+                // Up before the database: the pool connects when asked, and the database is
+                // migrated (and seeded) in the background once it answers.
+                let conn = db::connect_lazy(&url, &cli.global.pool())
                     .await
-                    .context("loading the seed catalog")?;
-                tracing::info!(
-                    inserted = report.inserted,
-                    differences = report.differences.len(),
-                    "seed catalog loaded"
-                );
-            }
+                    .context("opening the database pool")?;
+                let health = db::Health::pending(&url);
+                tokio::spawn(prepare(conn.clone(), health.clone(), url, args.seed));
+                (conn, health)
+            } else {
+                let conn = open(&cli.global).await?;
+                seed_at_start(&conn, args.seed).await?;
+                (conn, db::Health::up(&url))
+            };
             let listener = tokio::net::TcpListener::bind(args.bind)
                 .await
                 .with_context(|| format!("binding {}", args.bind))?;
@@ -82,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
             let grace = settings.shutdown_grace;
             app::serve_with_grace(
                 listener,
-                app::router(app::AppState::with_settings(conn, settings)),
+                app::router(app::AppState::with_settings(conn, settings).with_health(health)),
                 shutdown,
                 grace,
             )
@@ -91,6 +90,46 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Loads the seed catalog at start-up when `mode` says so.
+async fn seed_at_start(conn: &DatabaseConnection, mode: SeedMode) -> anyhow::Result<()> {
+    let seed = match mode {
+        SeedMode::Always => true,
+        SeedMode::IfEmpty => catalog::is_empty(conn).await?,
+        SeedMode::Never => false,
+    };
+    if seed {
+        let report = catalog::seed(conn)
+            .await
+            .context("loading the seed catalog")?;
+        tracing::info!(
+            inserted = report.inserted,
+            differences = report.differences.len(),
+            "seed catalog loaded"
+        );
+    }
+    Ok(())
+}
+
+/// Waits for the database at `url`, migrates and seeds it, then lets requests through.
+/// Each step that fails is logged with its cause and tried again after a pause.
+async fn prepare(conn: DatabaseConnection, health: db::Health, url: String, mode: SeedMode) {
+    let mut pause = std::time::Duration::from_millis(200);
+    loop {
+        health.wait_until_reachable(&url).await;
+        match db::migrate(&conn).await {
+            Ok(()) => break,
+            Err(e) => tracing::warn!(cause = %e, "migrating the database failed; retrying"),
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(5));
+    }
+    if let Err(e) = seed_at_start(&conn, mode).await {
+        tracing::error!(cause = format!("{e:#}"), "the seed catalog was not loaded");
+    }
+    health.mark_up();
+    tracing::info!("the database answers and is migrated; serving");
 }
 
 /// Connects to the configured database and applies pending migrations.

@@ -1,6 +1,7 @@
 //! `/health` (the process is up) and `/ready` (the database answers), for load balancers and
 //! orchestrators.
 
+use crate::db::Health;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,9 +13,10 @@ pub async fn health() -> &'static str {
     "ok"
 }
 
-/// Answers 200 only while the database answers (within 2 seconds); 503 with `Retry-After`
-/// otherwise. The pool reconnects by itself, so this turns 200 again once the database is back.
-pub async fn ready(State(db): State<DatabaseConnection>) -> Response {
+/// Answers 200 only while the database answers; 503 with `Retry-After` otherwise. While the
+/// database is known to be down (or not reached yet) it answers at once from that state; else
+/// it pings (for at most a second), and a failed ping counts as an outage.
+pub async fn ready(State((db, health)): State<(DatabaseConnection, Health)>) -> Response {
     let unavailable = || {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -26,14 +28,19 @@ pub async fn ready(State(db): State<DatabaseConnection>) -> Response {
         )
             .into_response()
     };
-    match tokio::time::timeout(Duration::from_secs(2), db.ping()).await {
+    if !health.is_up() {
+        return unavailable();
+    }
+    match tokio::time::timeout(Duration::from_secs(1), db.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
+            health.lost();
             unavailable()
         }
         Err(_) => {
             tracing::warn!("readiness check timed out");
+            health.lost();
             unavailable()
         }
     }

@@ -190,7 +190,9 @@ impl Service {
             .expect("connect to the test server");
         db::migrate(&conn).await.expect("migrate");
         let token = crate::helpers::create_token(&conn, "faults", TokenRole::Editor, None).await;
-        let router = app::router(app::AppState::with_settings(conn, Settings::default()));
+        let state = app::AppState::with_settings(conn, Settings::default())
+            .with_health(db::Health::up(url));
+        let router = app::router(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a port");
@@ -389,7 +391,25 @@ async fn a_stopped_database_fails_requests_fast_and_the_service_recovers_by_itse
         "six concurrent requests answered in {:?} while the database was down",
         started.elapsed()
     );
+    // Now that the outage is known, each request fails at once, not after the pool's acquire
+    // timeout (2 s here), and so does `/ready`.
+    for query in [LIST, CREATE] {
+        let t = Instant::now();
+        let (s, r, b) = service.post(query, create("known-outage")).await;
+        assert_unavailable(s, r.as_deref(), &b);
+        assert!(
+            t.elapsed() < Duration::from_millis(500),
+            "took {:?}",
+            t.elapsed()
+        );
+    }
+    let t = Instant::now();
     let (status, retry_after) = service.ready().await;
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "/ready took {:?}",
+        t.elapsed()
+    );
     assert_eq!(status, 503, "/ready while the database is down");
     assert!(retry_after.is_some(), "/ready gives no Retry-After");
 
@@ -453,4 +473,116 @@ async fn a_stopped_database_fails_requests_fast_and_the_service_recovers_by_itse
     }
     let (status, _, body) = service.post(CREATE, create("after-the-outage")).await;
     assert!(status == 200 && body.get("errors").is_none(), "{body:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_started_before_its_database_waits_for_it_then_migrates_and_serves() {
+    use std::io::{BufRead, BufReader};
+    let pg = Arc::new(
+        tokio::task::spawn_blocking(PgServer::start_new)
+            .await
+            .unwrap(),
+    );
+    blocking(&pg, PgServer::stop).await;
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_persona-graph"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", pg.url())
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the service");
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line_with = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_mins(1);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines_rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    };
+    next_line_with("listening on");
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let health = client.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let t = Instant::now();
+    let ready = client.get(format!("{base}/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(t.elapsed() < Duration::from_millis(500));
+    let t = Instant::now();
+    let body: Value = client
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": LIST }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "DATABASE_UNAVAILABLE"
+    );
+    assert!(t.elapsed() < Duration::from_millis(500));
+    // The log says why, in the database's words (this is the log, not a response).
+    let cause = next_line_with("cannot be reached");
+    assert!(cause.to_lowercase().contains("refused"), "{cause}");
+
+    blocking(&pg, PgServer::start).await;
+    next_line_with("serving");
+    let ready = client.get(format!("{base}/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    // Migrated and seeded: the catalog answers.
+    let body: Value = client
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": "{ ownershipGaps { stage { key } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body,
+        json!({ "data": { "ownershipGaps": [{ "stage": { "key": "advocate-expand" } }] } })
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_service_told_not_to_wait_exits_when_its_database_is_down() {
+    let port = free_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_persona-graph"))
+        .args([
+            "serve",
+            "--wait-for-database",
+            "false",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        )
+        .env("DB_ACQUIRE_TIMEOUT_SECS", "1")
+        .output()
+        .expect("run the service");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("connecting to the database"), "{stderr}");
 }

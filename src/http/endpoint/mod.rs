@@ -43,6 +43,8 @@ pub struct GraphqlState {
     pub executing: Arc<tokio::sync::Semaphore>,
     /// Tokens' last uses, noted in the background, one write per token at a time.
     pub last_used: auth::LastUsed,
+    /// Whether the database answers: while it does not, requests fail at once.
+    pub health: crate::db::Health,
 }
 
 /// What the response cache may answer for `batch` from `caller`: single requests of callers
@@ -94,6 +96,7 @@ async fn respond(
             Err(e) => {
                 let err = crate::error::AppError::from(e);
                 if err.code() == crate::error::DATABASE_UNAVAILABLE {
+                    state.health.lost();
                     let answer =
                         BatchResponse::Single(error_body::refused(vec![error_body::from_error(
                             &err,
@@ -122,6 +125,9 @@ async fn respond(
         _ => None,
     };
     let (status, body) = encoded(media, &answer);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        state.health.lost();
+    }
     if let Some((key, version)) = keep {
         state.responses.put(key, version, body.clone());
     }
@@ -151,6 +157,18 @@ async fn caller(
             )],
         )
     };
+    // While the database is known to be down, every request is answered at once, before the
+    // token lookup or anything else would wait out the pool's acquire timeout.
+    if !state.health.is_up() {
+        let err = crate::error::AppError::Unavailable;
+        return Err(error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            media,
+            err.code(),
+            &err.to_string(),
+            &[],
+        ));
+    }
     match auth::authenticate(&state.db, &state.last_used, header).await {
         Ok(Caller::Anonymous) if state.reads_require_token => Err(unauthenticated(
             "this service requires a bearer token (`Authorization: Bearer <token>`)",
@@ -165,6 +183,7 @@ async fn caller(
             let status = if e.code() == "INTERNAL" {
                 StatusCode::INTERNAL_SERVER_ERROR
             } else {
+                state.health.lost();
                 StatusCode::SERVICE_UNAVAILABLE
             };
             Err(error_response(status, media, e.code(), &e.to_string(), &[]))
