@@ -79,15 +79,17 @@ async fn respond(
     mut batch: BatchRequest,
     caller: Caller,
 ) -> HttpResponse {
-    // A request the limits refuse is answered before the database is asked anything (the
-    // cache's version read included).
-    if let BatchRequest::Single(req) = &mut batch
+    let key = cache_key(state, &batch, &caller);
+    // A request the cache would look up is checked against the limits first, so that one they
+    // refuse is answered before the cache's version read asks the database anything. (Others
+    // meet the limits before any statement anyway, in `execute::guarded`.)
+    if key.is_some()
+        && let BatchRequest::Single(req) = &mut batch
         && let Some(refusal) = state.guard.refusal(req)
     {
         let (status, body) = encoded(media, &BatchResponse::Single(refusal));
         return body_response(status, media, body);
     }
-    let key = cache_key(state, &batch, &caller);
     // An unreachable database answers at once (rather than again when the request runs);
     // any other failure to read the version lets the request run uncached.
     let version = match &key {
