@@ -169,10 +169,11 @@ async fn stages(
     row: &journey::Model,
 ) -> Result<(), SeedError> {
     let record = format!("journey `{}`", j.slug);
+    // Read once, and again only after a stage was added (which renumbers those after it).
+    let mut all = stages_of(s, row.id, &record).await?;
     for (i, st) in j.stages.iter().enumerate() {
         let key = format!("stage {}/{}", j.slug, st.key);
         let v = new_stage(st).map_err(|e| at(&key, e))?;
-        let all = stages_of(s, row.id, &key).await?;
         match all.iter().find(|x| x.key == st.key) {
             None => {
                 let position = i32::try_from((i + 1).min(all.len() + 1)).unwrap_or(i32::MAX);
@@ -183,6 +184,7 @@ async fn stages(
                 };
                 s.apply(&key, cmd).await?;
                 s.report.inserted += 1;
+                all = stages_of(s, row.id, &key).await?;
             }
             Some(x) => {
                 let mut d = Diff::new(&key);
