@@ -336,3 +336,100 @@ pub fn stale(what: &str, key: &str, current: i32) -> AppError {
         "{what} {key} was changed by someone else (current version {current}); reload it and retry"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testing::{editor, persona, writer};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Renames persona `dev`, failing with `fail` the first `fails` times it is applied.
+    struct Rename {
+        tries: AtomicUsize,
+        fails: usize,
+        fail: fn() -> AppError,
+    }
+
+    impl Command for Rename {
+        type Output = ();
+
+        async fn apply(&self, change: &mut Change) -> AppResult<()> {
+            let p = super::super::find::persona_by_slug(change.db(), "dev").await?;
+            change.touch(Aggregate::Persona(p.id), "dev").await?;
+            if self.tries.fetch_add(1, Ordering::SeqCst) < self.fails {
+                return Err((self.fail)());
+            }
+            change
+                .updated("renamePersona", Subject::persona(&p), &p, &p)
+                .await
+        }
+    }
+
+    fn rename(fails: usize, fail: fn() -> AppError) -> Rename {
+        Rename {
+            tries: AtomicUsize::new(0),
+            fails,
+            fail,
+        }
+    }
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Committed>>);
+
+    impl Listener for Recorder {
+        fn committed(&self, change: &Committed) {
+            self.0.lock().unwrap().push(change.clone());
+        }
+    }
+
+    async fn version(w: &Writer) -> i32 {
+        super::super::find::persona_by_slug(w.db(), "dev")
+            .await
+            .unwrap()
+            .version
+    }
+
+    #[tokio::test]
+    async fn a_lost_race_is_run_again_and_applies_once() {
+        let w = writer().await;
+        persona(&w, "dev").await;
+        let cmd = rename(2, || AppError::Contention);
+        w.run(&editor(), &cmd).await.unwrap();
+        assert_eq!(cmd.tries.load(Ordering::SeqCst), 3);
+        assert_eq!(version(&w).await, 2, "the rolled-back tries bumped nothing");
+    }
+
+    #[tokio::test]
+    async fn a_race_lost_every_time_is_a_conflict_and_other_errors_are_not_retried() {
+        let w = writer().await;
+        persona(&w, "dev").await;
+        let cmd = rename(usize::MAX, || AppError::Contention);
+        let err = w.run(&editor(), &cmd).await.unwrap_err();
+        assert_eq!(err.code(), "CONFLICT");
+        assert_eq!(cmd.tries.load(Ordering::SeqCst), 1 + CONTENTION_RETRIES);
+        let cmd = rename(usize::MAX, || AppError::conflict("stale"));
+        w.run(&editor(), &cmd).await.unwrap_err();
+        assert_eq!(cmd.tries.load(Ordering::SeqCst), 1);
+        assert_eq!(version(&w).await, 1);
+    }
+
+    #[tokio::test]
+    async fn listeners_hear_each_commit_once_and_never_a_rollback() {
+        let recorder = Arc::new(Recorder::default());
+        let w = writer().await.with_listener(recorder.clone());
+        persona(&w, "dev").await;
+        w.run(&editor(), &rename(1, || AppError::Contention))
+            .await
+            .unwrap();
+        w.run(&editor(), &rename(usize::MAX, || AppError::conflict("no")))
+            .await
+            .unwrap_err();
+        let heard = recorder.0.lock().unwrap().clone();
+        assert_eq!(heard.len(), 1, "{heard:?}");
+        assert_eq!(heard[0].actor, "editor");
+        assert_eq!(heard[0].notices.len(), 1);
+        assert_eq!(heard[0].notices[0].action, "renamePersona");
+        assert_eq!(heard[0].notices[0].key.as_deref(), Some("dev"));
+    }
+}

@@ -87,11 +87,17 @@ async fn a_mistyped_slug_is_not_found_with_the_slug_meant() {
         body["errors"][0]["message"],
         "team not found: devex-marketin; did you mean `devex-marketing`?"
     );
+    // A key with nothing near it names no suggestion.
     let body = app
-        .gql(r#"{ persona(slug: "zzz") { slug } }"#, json!({}))
+        .gql(
+            r#"mutation { addRole(input: { persona: "zzz", title: "SRE" }) { role { id } } }"#,
+            json!({}),
+        )
         .await;
-    // A key with nothing near it is answered as before (here: a null persona).
-    assert_eq!(body["data"]["persona"], Value::Null, "{body}");
+    assert_eq!(
+        body["errors"][0]["message"], "persona not found: zzz",
+        "{body}"
+    );
     let body = app
         .gql(
             r#"mutation { addRole(input: { persona: "dve", title: "SRE" }) { role { id } } }"#,
