@@ -9,6 +9,7 @@ use crate::http::error_body::panic_response;
 use crate::http::graphiql;
 use crate::http::health::{health, ready};
 use crate::http::limits::{self, Guard};
+use crate::http::memory::MemoryBudget;
 use crate::http::ratelimit::{self, RateLimit};
 use crate::http::response_cache::ResponseCache;
 use axum::Router;
@@ -70,7 +71,13 @@ impl AppState {
 /// The service's routes: `/graphql`, `/graphiql`, `/health`, `/ready`.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
+    let memory = Arc::new(MemoryBudget::new(
+        settings.memory_budget_bytes,
+        settings.max_json_values,
+        settings.max_body_bytes,
+    ));
     let gql = GraphqlState {
+        memory: memory.clone(),
         schema: state.schema.clone(),
         db: state.db.clone(),
         guard: state.guard.clone(),
@@ -88,6 +95,10 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(from_fn_with_state(
+            memory.clone(),
+            crate::http::memory::admit,
+        ))
         .layer(from_fn_with_state(state.guard.clone(), limits::http_guard));
     if let Some(limiter) = RateLimit::from_settings(&settings) {
         graphql = graphql.layer(from_fn_with_state(Arc::new(limiter), ratelimit::limit));

@@ -161,6 +161,15 @@ pub struct ServeArgs {
     /// GraphQL requests executed at once; more wait their turn (default: 4 per CPU core).
     #[arg(long, env = "MAX_EXECUTING", default_value_t = Settings::default().max_executing)]
     pub max_executing: usize,
+    /// Bytes all requests to `/graphql` in flight may hold at once: each is charged its body
+    /// and the parsed form of its JSON before either is built; beyond it a request answers
+    /// 503 `OVERLOADED` with `Retry-After`. 0 turns the budget off.
+    #[arg(long, env = "MEMORY_BUDGET_BYTES", default_value_t = Settings::default().memory_budget_bytes)]
+    pub memory_budget_bytes: usize,
+    /// Most JSON values (list items, object fields, variables) one request body may hold;
+    /// more answer 413 `TOO_MANY_VALUES` before anything is parsed. 0 turns the cap off.
+    #[arg(long, env = "MAX_JSON_VALUES", default_value_t = Settings::default().max_json_values)]
+    pub max_json_values: usize,
 }
 
 impl ServeArgs {
@@ -186,6 +195,8 @@ impl ServeArgs {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             response_cache_bytes: self.response_cache_bytes,
             max_executing: self.max_executing,
+            memory_budget_bytes: self.memory_budget_bytes,
+            max_json_values: self.max_json_values,
         }
     }
 }
@@ -223,6 +234,10 @@ pub struct Settings {
     pub response_cache_bytes: usize,
     /// GraphQL requests executed at once; more wait their turn.
     pub max_executing: usize,
+    /// Bytes requests in flight may hold at once (see `crate::http::memory`); 0: no budget.
+    pub memory_budget_bytes: usize,
+    /// Most JSON values one request body may hold; 0: no cap.
+    pub max_json_values: usize,
 }
 
 impl Default for Settings {
@@ -244,6 +259,8 @@ impl Default for Settings {
             shutdown_grace: Duration::from_secs(20),
             response_cache_bytes: 32 * 1024 * 1024,
             max_executing: 4 * std::thread::available_parallelism().map_or(2, usize::from),
+            memory_budget_bytes: 64 * 1024 * 1024,
+            max_json_values: 10_000,
         }
     }
 }

@@ -13,6 +13,8 @@ pub mod graphiql;
 pub mod health;
 /// Request limits: depth, complexity, aliases, root fields, batches, URL and body size, deadline.
 pub mod limits;
+/// The memory budget of requests in flight.
+pub mod memory;
 /// Rate limiting per API token and per client.
 pub mod ratelimit;
 /// Answers to read requests, kept while the catalog does not change.

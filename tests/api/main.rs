@@ -26,6 +26,7 @@ mod indexes;
 mod journeys;
 mod layers;
 mod limits;
+mod memory;
 mod nested_connections;
 mod nested_reads;
 mod node;

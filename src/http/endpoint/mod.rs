@@ -45,6 +45,8 @@ pub struct GraphqlState {
     pub last_used: auth::LastUsed,
     /// Whether the database answers: while it does not, requests fail at once.
     pub health: crate::db::Health,
+    /// What requests in flight may hold; the parsed form of a body is charged here.
+    pub memory: Arc<super::memory::MemoryBudget>,
 }
 
 /// What the response cache may answer for `batch` from `caller`: single requests of callers
@@ -227,6 +229,12 @@ pub async fn post(
             "requests must be sent as application/json",
         );
     }
+    // Charged before the JSON is parsed: a body of many values is refused, or waits for room,
+    // rather than growing memory.
+    let _parsed = match state.memory.charge_parsed(&body) {
+        Ok(charge) => charge,
+        Err(refusal) => return refusal.response(&headers),
+    };
     let batch = match serde_json::from_slice::<WireBody>(&body) {
         Ok(WireBody::Single(r)) => BatchRequest::Single(r.into_request()),
         Ok(WireBody::Batch(list)) if list.is_empty() || list.len() > MAX_BATCH => {
@@ -290,11 +298,17 @@ pub async fn get(
         variables: None,
         extensions: None,
     };
+    // Held until the answer is produced, like a POST body's.
+    let mut charges = Vec::with_capacity(2);
     for (name, text, slot) in [
         ("variables", params.variables, &mut wire.variables),
         ("extensions", params.extensions, &mut wire.extensions),
     ] {
         if let Some(text) = text {
+            match state.memory.charge_parsed(text.as_bytes()) {
+                Ok(charge) => charges.push(charge),
+                Err(refusal) => return refusal.response(&headers),
+            }
             match serde_json::from_str::<Option<Map<String, Value>>>(&text) {
                 Ok(v) => *slot = v,
                 Err(_) => {
