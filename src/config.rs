@@ -80,9 +80,18 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending migrations and exit.
     Migrate,
-    /// Load the seed catalog and exit: add what the database lacks, and list (without changing
-    /// them) the fields where it differs from the file.
+    /// Load the seed catalog and exit: the plan and apply of the embedded file, which adds what
+    /// the database lacks and lists (without changing them) the fields where it differs.
     Seed(SeedArgs),
+    /// Write the whole catalog as YAML, by natural keys in a fixed order (see "Catalog as code"
+    /// in the README).
+    Export(crate::catalog_cli::ExportArgs),
+    /// Show what applying a catalog file would change, changing nothing. Exit code 0: no
+    /// changes; 2: changes; 1: an error.
+    Plan(crate::catalog_cli::PlanArgs),
+    /// Apply a catalog file in one transaction through the same rules as the API, recorded in
+    /// the history as `catalog-file` with the file's digest.
+    Apply(crate::catalog_cli::ApplyArgs),
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
     /// Fill an empty database with a deterministic synthetic catalog (for benchmarks) and exit.

@@ -9,6 +9,8 @@ pub mod app;
 pub mod auth;
 /// The seed catalog and its idempotent loader.
 pub mod catalog;
+/// `export`, `plan` and `apply`: the catalog file commands.
+pub mod catalog_cli;
 /// Command-line and environment configuration.
 pub mod config;
 /// Database connections and migrations.

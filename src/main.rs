@@ -33,6 +33,18 @@ async fn main() -> anyhow::Result<()> {
             eprint!("{}", out.stderr);
             print!("{}", out.stdout);
         }
+        Command::Export(args) => {
+            let conn = open(&cli.global).await?;
+            finish(persona_graph::catalog_cli::export(&conn, &args).await);
+        }
+        Command::Plan(args) => {
+            let conn = open(&cli.global).await?;
+            finish(persona_graph::catalog_cli::plan(&conn, &args).await);
+        }
+        Command::Apply(args) => {
+            let conn = open(&cli.global).await?;
+            finish(persona_graph::catalog_cli::apply(&conn, &args).await);
+        }
         Command::Schema => {
             print!("{}", graphql::sdl());
         }
@@ -90,6 +102,16 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Prints what a file command printed and exits with its code.
+fn finish(outcome: persona_graph::catalog_cli::Outcome) {
+    eprint!("{}", outcome.stderr);
+    print!("{}", outcome.stdout);
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    if outcome.code != 0 {
+        std::process::exit(outcome.code);
+    }
 }
 
 /// Loads the seed catalog at start-up when `mode` says so.

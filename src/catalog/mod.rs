@@ -1,31 +1,46 @@
-//! The seed catalog: the handbook's personas, journeys, teams and ownership, embedded from
-//! `handbook-catalog.yaml`, and its loader.
+//! The catalog as code: the whole catalog as a YAML file (`handbook-catalog.yaml` is one, the
+//! seed embedded in the binary), exported from the database, planned against it and applied.
 //!
-//! A load writes through the domain's commands in one change, as the actor `catalog`: the file
-//! gets exactly the mutations' validation, invariants and history. Every item is matched by
-//! its natural key (slug, or the key of the relation). What the database lacks is created;
-//! where it differs from the file, the difference is reported field by field and left alone,
-//! so a rerun never undoes an editor's change, unless the load is told to overwrite. A load
-//! never deletes. A rerun over an unchanged database writes nothing and bumps no version.
+//! - [`export`] reads the catalog in the file's shape, by natural keys and in a fixed order.
+//! - [`plan_yaml`] compares a file with the database record by record (`+` create, `~` update,
+//!   `-` delete with prune, `=` kept) without changing anything.
+//! - [`apply_yaml`] makes the same plan inside one change and runs each step's domain command,
+//!   so a file gets exactly the mutations' validation, invariants and history; it refuses a
+//!   stale plan (`expect_version`) and writes nothing when there is nothing to do.
+//! - [`seed_yaml_with`] is the seed's apply: by default only what the database lacks is created
+//!   and every other difference is listed and left, so a rerun never undoes an editor's change.
+//!
+//! Every problem of a file (syntax with line and column, unknown keys, unknown references,
+//! duplicates, values the domain refuses) is reported at once, before anything is written.
 
+mod apply;
+pub mod export;
 pub mod model;
-mod seed;
+pub mod plan;
 mod valid;
 
 use crate::domain::audit::Actor;
 use crate::domain::catalog_load::{self, RecordCatalogLoad};
 use crate::domain::change::Writer;
 use crate::error::AppError;
-use entity::enums::Responsibility;
+use entity::enums::{PersonaKind, Responsibility};
 use model::{Catalog, ExternalLinkEntry, Raci};
+use plan::{Action, Plan};
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, PaginatorTrait};
+use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// The catalog file as shipped in the binary.
 pub const CATALOG_YAML: &str = include_str!("handbook-catalog.yaml");
 
-/// How a load treats what editors changed.
+/// The largest catalog file read, in bytes; a larger one is refused before it is parsed.
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The actor name of changes applied from a catalog file (`persona-graph apply`).
+pub const FILE_ACTOR: &str = "catalog-file";
+
+/// How a seed load treats what editors changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SeedOptions {
     /// Set the fields where the database differs from the file back to the file's values (the
@@ -62,7 +77,7 @@ pub struct SeedReport {
     pub ownerships: usize,
     /// External links in the catalog.
     pub external_links: usize,
-    /// Rows this load created.
+    /// Records this load created.
     pub inserted: usize,
     /// Records this load overwrote (0 unless [`SeedOptions::overwrite`]).
     pub updated: usize,
@@ -73,10 +88,10 @@ pub struct SeedReport {
 /// One field of one record where the database and the file disagree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
-    /// The record, e.g. `persona dev`, `ownership dev-journey/adopt devex-marketing`.
+    /// The record, e.g. `persona dev`, `ownership dev-journey/adopt/devex-marketing`.
     pub record: String,
     /// The field, e.g. `summary`, `responsibility`.
-    pub field: &'static str,
+    pub field: String,
     /// The database's value, as JSON.
     pub database: String,
     /// The file's value, as JSON.
@@ -93,17 +108,27 @@ impl fmt::Display for Difference {
     }
 }
 
-/// Why a load wrote nothing.
+/// Why a load, plan or apply wrote nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
-    /// The file is not a catalog (YAML syntax, an unknown key, a wrong type).
-    #[error("the seed catalog cannot be read: {0}")]
+    /// The file is not a catalog (YAML syntax, an unknown key, a wrong type), or too large.
+    #[error("the catalog file cannot be read: {0}")]
     Unreadable(String),
     /// The file's values or references break the catalog's rules; every problem is listed.
-    #[error("the seed catalog is invalid: {}", .0.join("; "))]
+    #[error("the catalog file is invalid: {}", .0.join("; "))]
     Invalid(Vec<String>),
+    /// The catalog changed since the plan was made (`--expect-version`).
+    #[error(
+        "stale plan: the plan was made at catalog version {expected}, and the catalog is now at version {actual}; plan again"
+    )]
+    Stale {
+        /// The version the plan was made at.
+        expected: i64,
+        /// The version now.
+        actual: i64,
+    },
     /// A command refused a record (a rule that needs the database), or the database failed.
-    #[error("the seed catalog is invalid: {record}: {error}")]
+    #[error("the catalog file is invalid: {record}: {error}")]
     Refused {
         /// The record being written.
         record: String,
@@ -112,12 +137,37 @@ pub enum SeedError {
     },
 }
 
+impl SeedError {
+    /// The stable error code of the refusal, as the API reports it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SeedError::Unreadable(_) | SeedError::Invalid(_) => "BAD_USER_INPUT",
+            SeedError::Stale { .. } => "CONFLICT",
+            SeedError::Refused { error, .. } => error.code(),
+        }
+    }
+
+    /// Every problem, one per line.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            SeedError::Invalid(p) => p.clone(),
+            other => vec![other.to_string()],
+        }
+    }
+}
+
 impl From<AppError> for SeedError {
     fn from(error: AppError) -> Self {
         Self::Refused {
             record: "the catalog".to_owned(),
             error,
         }
+    }
+}
+
+impl From<DbErr> for SeedError {
+    fn from(e: DbErr) -> Self {
+        AppError::from(e).into()
     }
 }
 
@@ -149,8 +199,9 @@ pub async fn seed_yaml(db: &DatabaseConnection, text: &str) -> Result<SeedReport
     seed_yaml_with(db, text, &SeedOptions::default()).await
 }
 
-/// Loads a catalog: parses and checks it whole first, then writes it in one change, so an
-/// invalid file, a refused record or a failed write changes nothing.
+/// The seed's apply: the plan of `text` without pruning, of which only the creations run
+/// (every update is listed as a difference), or with `overwrite` the updates too. One change,
+/// as the actor `catalog`: an invalid file, a refused record or a failed write changes nothing.
 pub async fn seed_yaml_with(
     db: &DatabaseConnection,
     text: &str,
@@ -158,26 +209,185 @@ pub async fn seed_yaml_with(
 ) -> Result<SeedReport, SeedError> {
     let catalog = parse(text)?;
     check(&catalog)?;
-    let writer = Writer::new(db.clone());
-    let mut change = writer.begin(&Actor::catalog()).await?;
-    catalog_load::serialise(&change).await?;
-    let mut report = seed::Seeder::new(&mut change, options.overwrite)
-        .run(&catalog)
-        .await?;
-    change
-        .apply(&RecordCatalogLoad {
-            inserted: report.inserted,
-            updated: report.updated,
-        })
-        .await?;
-    writer.commit(change).await?;
+    let mode = if options.overwrite {
+        Mode::Apply
+    } else {
+        Mode::AddOnly
+    };
+    let (plan, _) = run(db, &catalog, mode, false, None, &Actor::catalog(), true).await?;
+    let mut report = SeedReport::default();
+    for s in &plan.steps {
+        match s.action {
+            Action::Create => report.inserted += 1,
+            Action::Update if options.overwrite => report.updated += 1,
+            _ => {}
+        }
+        if s.action == Action::Update {
+            for f in &s.fields {
+                report.differences.push(Difference {
+                    record: format!("{} {}", s.kind, s.key),
+                    field: f.field.clone(),
+                    database: f.old.clone(),
+                    file: f.new.clone(),
+                });
+            }
+        }
+    }
     count(&catalog, &mut report);
     Ok(report)
 }
 
+/// What a plan or apply was asked to do.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// Delete the records the file leaves out.
+    pub prune: bool,
+    /// Refuse, changing nothing, unless the catalog is still at this version.
+    pub expect_version: Option<i64>,
+}
+
+/// The whole catalog as `export` writes it.
+pub async fn export(db: &DatabaseConnection) -> Result<String, SeedError> {
+    let state = export::read(db).await?;
+    export::to_yaml(&state.catalog).map_err(|e| SeedError::Unreadable(e.to_string()))
+}
+
+/// What applying `text` would do, without doing it.
+pub async fn plan_yaml(
+    db: &DatabaseConnection,
+    text: &str,
+    prune: bool,
+) -> Result<Plan, SeedError> {
+    let catalog = parse(text)?;
+    check(&catalog)?;
+    let state = export::read(db).await?;
+    plan::plan(&state, &catalog, false, prune).map_err(SeedError::Invalid)
+}
+
+/// Applies `text` in one change made by `actor` (its name gains the file's digest), through
+/// the domain's commands: the plan it ran (nothing is written when it has no changes).
+pub async fn apply_yaml(
+    db: &DatabaseConnection,
+    text: &str,
+    options: &ApplyOptions,
+    actor: &Actor,
+) -> Result<Plan, SeedError> {
+    let catalog = parse(text)?;
+    check(&catalog)?;
+    let tag = format!("{FILE_ACTOR}@sha256:{}", digest(text));
+    let actor = Actor {
+        token_id: actor.token_id,
+        name: if actor.name == FILE_ACTOR {
+            tag
+        } else {
+            format!("{} via {tag}", actor.name)
+        },
+    };
+    let (plan, _) = run(
+        db,
+        &catalog,
+        Mode::Apply,
+        options.prune,
+        options.expect_version,
+        &actor,
+        false,
+    )
+    .await?;
+    Ok(plan)
+}
+
+/// The actor of a file applied from the command line.
+pub fn file_actor() -> Actor {
+    Actor {
+        token_id: None,
+        name: FILE_ACTOR.to_owned(),
+    }
+}
+
+/// The first 16 hex digits of the SHA-256 of `text`: names a file in the history.
+pub fn digest(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))[..16].to_owned()
+}
+
+/// Which steps of a plan an apply runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Every step.
+    Apply,
+    /// Only creations; the rest is reported (the seed's default).
+    AddOnly,
+}
+
+impl Mode {
+    fn add_only(self) -> bool {
+        self == Mode::AddOnly
+    }
+}
+
+/// Plans `catalog` inside one change and runs the steps `mode` allows; commits only when
+/// something changed (or, for the seed, to note that the catalog was loaded).
+async fn run(
+    db: &DatabaseConnection,
+    catalog: &Catalog,
+    mode: Mode,
+    prune: bool,
+    expect_version: Option<i64>,
+    actor: &Actor,
+    note_load: bool,
+) -> Result<(Plan, bool), SeedError> {
+    let writer = Writer::new(db.clone());
+    let mut change = writer.begin(actor).await?;
+    catalog_load::serialise(&change).await?;
+    let state = export::read(change.db()).await?;
+    let version = state.catalog.catalog_version.unwrap_or(0);
+    if let Some(expected) = expect_version
+        && expected != version
+    {
+        return Err(SeedError::Stale {
+            expected,
+            actual: version,
+        });
+    }
+    let mut plan =
+        plan::plan(&state, catalog, mode.add_only(), prune).map_err(SeedError::Invalid)?;
+    if mode.add_only() {
+        for s in &mut plan.steps {
+            if s.action != Action::Create {
+                s.op = None;
+            }
+        }
+    }
+    let runs = plan
+        .steps
+        .iter()
+        .any(|s| s.op.is_some() && s.action != Action::Keep);
+    if !runs && (!note_load || loaded_before(change.db()).await?) {
+        // Nothing to write: the transaction ends with nothing in it.
+        drop(change);
+        return Ok((plan, false));
+    }
+    apply::run(&mut change, &plan)
+        .await
+        .map_err(|(record, error)| SeedError::Refused { record, error })?;
+    let (inserted, updated) = (plan.to_add(), plan.to_change());
+    change
+        .apply(&RecordCatalogLoad { inserted, updated })
+        .await?;
+    writer.commit(change).await?;
+    Ok((plan, true))
+}
+
+async fn loaded_before(db: &sea_orm::DatabaseTransaction) -> Result<bool, DbErr> {
+    Ok(entity::catalog_seed::Entity::find().count(db).await? > 0)
+}
+
 /// What `persona-graph seed` prints: a line per difference, then one of totals.
 pub fn summary(report: &SeedReport, options: &SeedOptions) -> String {
-    let mut out = String::new();
+    let mut out = String::from(if options.overwrite {
+        "Seed: the plan of the embedded catalog file, applied without deleting anything.\n"
+    } else {
+        "Seed: the plan of the embedded catalog file, of which only what the database lacks is created; nothing is deleted and what editors changed is left.\n"
+    });
     for d in &report.differences {
         out.push_str(&format!("~ {d}\n"));
     }
@@ -195,8 +405,14 @@ pub fn summary(report: &SeedReport, options: &SeedOptions) -> String {
     out
 }
 
-/// Parses a catalog file.
+/// Parses a catalog file: syntax errors and unknown keys name their line and column.
 pub fn parse(text: &str) -> Result<Catalog, SeedError> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(SeedError::Unreadable(format!(
+            "the file is {} bytes; the limit is {MAX_FILE_BYTES}",
+            text.len()
+        )));
+    }
     serde_yaml_ng::from_str(text).map_err(|e| SeedError::Unreadable(e.to_string()))
 }
 
@@ -209,7 +425,7 @@ fn count(c: &Catalog, r: &mut SeedReport) {
     r.persona_links = c.persona_links.len();
     r.teams = c.teams.len();
     r.people = c.people.len();
-    r.memberships = c.people.iter().filter(|p| p.team.is_some()).count();
+    r.memberships = c.people.iter().map(|p| p.teams().len()).sum();
     r.alignments = c.alignments.len();
     r.journeys = c.journeys.len();
     r.stages = c.journeys.iter().map(|j| j.stages.len()).sum();
@@ -287,9 +503,15 @@ pub fn check(c: &Catalog) -> Result<(), SeedError> {
         );
     }
     for x in &c.people {
-        if let Some(t) = &x.team {
-            p.known(&teams, "team", t, &format!("person {}", x.slug));
+        let place = format!("person {}", x.slug);
+        for (t, _) in x.teams() {
+            p.known(&teams, "team", t, &place);
         }
+        p.once(
+            "team",
+            x.teams().into_iter().map(|(t, _)| t.to_owned()),
+            &place,
+        );
     }
     for a in &c.alignments {
         let place = format!("alignment {} / {}", a.team, a.persona);
@@ -303,10 +525,24 @@ pub fn check(c: &Catalog) -> Result<(), SeedError> {
             .map(|a| format!("{} / {}", a.team, a.persona)),
         "alignments",
     );
+    let kinds: HashMap<&str, PersonaKind> = c
+        .personas
+        .iter()
+        .map(|x| (x.slug.as_str(), x.kind))
+        .collect();
     for j in &c.journeys {
         let place = format!("journey {}", j.slug);
         for x in &j.personas {
             p.known(&personas, "persona", x, &place);
+            if let Some(k) = kinds.get(x.as_str())
+                && *k != j.persona_kind
+            {
+                p.0.push(format!(
+                    "{place}: persona `{x}` is {} and the journey is for {} personas",
+                    k.as_str(),
+                    j.persona_kind.as_str()
+                ));
+            }
         }
         p.once("stage", j.stages.iter().map(|s| s.key.clone()), &place);
         p.once("link url", urls(&j.external_links), &place);
@@ -332,7 +568,7 @@ pub fn check(c: &Catalog) -> Result<(), SeedError> {
     let member_of: HashSet<(&str, &str)> = c
         .people
         .iter()
-        .filter_map(|x| Some((x.slug.as_str(), x.team.as_deref()?)))
+        .flat_map(|x| x.teams().into_iter().map(|(t, _)| (x.slug.as_str(), t)))
         .collect();
     for (journey, by_stage) in &c.ownership {
         let Some(keys) = stages.get(journey.as_str()) else {
@@ -350,21 +586,34 @@ pub fn check(c: &Catalog) -> Result<(), SeedError> {
                 letters(raci).into_iter().map(|(t, _)| t.to_owned()),
                 &place,
             );
-            if let Some(dri) = &raci.dri {
+            if raci.dri.is_some() && raci.accountable.is_none() {
+                p.0.push(format!(
+                    "{place}: dri `{}` needs an accountable team (A)",
+                    raci.dri.as_deref().unwrap_or_default()
+                ));
+            }
+            if raci.dri.is_some()
+                && raci
+                    .accountable
+                    .as_ref()
+                    .and_then(model::Owner::dri)
+                    .is_some()
+            {
+                p.0.push(format!(
+                    "{place}: the accountable team's DRI is given twice (`dri` and `A.dri`)"
+                ));
+            }
+            for (team, dri) in dris(raci) {
                 p.known(&people, "person", dri, &place);
-                match &raci.accountable {
-                    None => p.0.push(format!(
-                        "{place}: dri `{dri}` needs an accountable team (A)"
-                    )),
-                    Some(a)
-                        if people.contains(dri.as_str())
-                            && !member_of.contains(&(dri.as_str(), a.as_str())) =>
-                    {
-                        p.0.push(format!(
-                            "{place}: dri `{dri}` is not a member of the accountable team `{a}`"
-                        ));
-                    }
-                    Some(_) => {}
+                if people.contains(dri) && !member_of.contains(&(dri, team)) {
+                    p.0.push(format!(
+                        "{place}: dri `{dri}` is not a member of the team `{team}`"
+                    ));
+                }
+            }
+            for o in owners_of(raci) {
+                if let Some(n) = o.note() {
+                    p.ok_text(&place, "note", n);
                 }
             }
         }
@@ -405,6 +654,13 @@ impl Problems {
         }
     }
 
+    /// Notes a note longer than the domain allows.
+    fn ok_text(&mut self, place: &str, field: &str, value: &str) {
+        if let Err(e) = crate::domain::types::ShortText::parse(field, value) {
+            self.0.push(format!("{place}: {e}"));
+        }
+    }
+
     /// Notes keys that repeat.
     fn once(&mut self, what: &str, keys: impl IntoIterator<Item = String>, place: &str) {
         let mut seen = HashSet::new();
@@ -422,30 +678,40 @@ fn urls(links: &[ExternalLinkEntry]) -> Vec<String> {
     links.iter().map(|l| l.url.clone()).collect()
 }
 
-/// The (team, responsibility) pairs of a stage, the ACCOUNTABLE one last: writing it after
-/// the others lets a rerun move the accountability between catalog teams without ever
-/// holding two ACCOUNTABLE rows (the partial unique index checks every statement).
+/// The (team, responsibility) pairs of a stage.
 pub(crate) fn letters(raci: &Raci) -> Vec<(&str, Responsibility)> {
     let mut out: Vec<(&str, Responsibility)> = Vec::new();
-    out.extend(
-        raci.responsible
-            .iter()
-            .map(|t| (t.as_str(), Responsibility::Responsible)),
-    );
-    out.extend(
-        raci.consulted
-            .iter()
-            .map(|t| (t.as_str(), Responsibility::Consulted)),
-    );
-    out.extend(
-        raci.informed
-            .iter()
-            .map(|t| (t.as_str(), Responsibility::Informed)),
-    );
+    for (list, letter) in [
+        (&raci.responsible, Responsibility::Responsible),
+        (&raci.consulted, Responsibility::Consulted),
+        (&raci.informed, Responsibility::Informed),
+    ] {
+        out.extend(list.iter().map(|t| (t.team(), letter)));
+    }
     out.extend(
         raci.accountable
             .iter()
-            .map(|t| (t.as_str(), Responsibility::Accountable)),
+            .map(|t| (t.team(), Responsibility::Accountable)),
     );
+    out
+}
+
+/// Every letter of a stage.
+fn owners_of(raci: &Raci) -> impl Iterator<Item = &model::Owner> {
+    raci.responsible
+        .iter()
+        .chain(&raci.consulted)
+        .chain(&raci.informed)
+        .chain(raci.accountable.iter())
+}
+
+/// The (team, DRI) pairs of a stage: the accountable team's `dri`, and each letter's own.
+fn dris(raci: &Raci) -> Vec<(&str, &str)> {
+    let mut out: Vec<(&str, &str)> = owners_of(raci)
+        .filter_map(|o| Some((o.team(), o.dri()?)))
+        .collect();
+    if let (Some(a), Some(d)) = (&raci.accountable, &raci.dri) {
+        out.push((a.team(), d));
+    }
     out
 }

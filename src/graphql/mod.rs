@@ -2,6 +2,7 @@
 //! the schema's own limits, and the request-scoped helpers resolvers share. It knows nothing of
 //! HTTP: the transport runs requests against it, never the other way round.
 
+pub mod catalog;
 pub mod enums;
 pub mod error;
 pub mod external_link;
@@ -38,6 +39,7 @@ pub struct Query(
     product::ProductQuery,
     token::TokenQuery,
     history::HistoryQuery,
+    catalog::CatalogQuery,
 );
 
 /// Changing the catalog. Each mutation runs in one transaction and changes nothing when it fails.
@@ -50,6 +52,7 @@ pub struct Mutation(
     product::ProductMutation,
     external_link::ExternalLinkMutation,
     token::TokenMutation,
+    catalog::CatalogMutation,
 );
 
 /// The schema type served at `/graphql`.

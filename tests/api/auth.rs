@@ -101,7 +101,7 @@ async fn every_mutation() -> Vec<(String, String, Value)> {
         .collect()
 }
 
-const ADMIN_ONLY_MUTATIONS: &[&str] = &["createApiToken", "revokeApiToken"];
+const ADMIN_ONLY_MUTATIONS: &[&str] = &["createApiToken", "revokeApiToken", "applyCatalog"];
 
 #[tokio::test]
 async fn every_mutation_refuses_anonymous_callers_and_viewers_and_changes_nothing() {

@@ -388,9 +388,10 @@ async fn a_rerun_keeps_what_editors_changed_and_lists_each_difference() {
         lines,
         [
             r#"persona dev: name is "Developer" in the database, "Dev (individual developer)" in the file"#,
-            r#"journey `dev-journey`: stage order is ["evaluate","discover","activate","adopt","advocate-expand"] in the database, ["discover","evaluate","activate","adopt","advocate-expand"] in the file"#,
+            // The editor's stage, not in the file, is kept after the file's.
+            r#"stage dev-journey order: stages is ["evaluate","discover","activate","adopt","advocate-expand","celebrate"] in the database, ["discover","evaluate","activate","adopt","advocate-expand","celebrate"] in the file"#,
             r#"ownership dev-journey/discover: accountable is "exec-team" in the database, "growth-marketing" in the file"#,
-            r#"ownership dev-journey/discover growth-marketing: responsibility is "INFORMED" in the database, "ACCOUNTABLE" in the file"#,
+            r#"ownership dev-journey/discover/growth-marketing: responsibility is "INFORMED" in the database, "ACCOUNTABLE" in the file"#,
         ]
     );
 }
@@ -491,7 +492,7 @@ async fn a_catalog_with_unknown_references_is_rejected_by_name_and_writes_nothin
         "alignment growth-marketing / dev: unknown team `growth-marketing`",
         "alignment sdr / head-of-engineering: unknown persona `head-of-engineering`",
         "ownership dev-journey/discover: unknown team `product-management`",
-        "ownership dev-journey/discover: dri `ce-lead` is not a member of the accountable team `product-management`",
+        "ownership dev-journey/discover: dri `ce-lead` is not a member of the team `product-management`",
     ] {
         assert!(err.contains(expected), "{expected:?} missing from {err}");
     }

@@ -12,6 +12,7 @@
 mod audit;
 mod auth;
 mod catalog;
+mod catalog_file;
 mod cli;
 mod cursors;
 mod dashboards;

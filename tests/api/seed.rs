@@ -77,7 +77,8 @@ async fn a_seed_source_url_with_a_script_scheme_is_refused() {
 
 #[tokio::test]
 async fn a_dev_journey_narrowed_to_a_buyer_persona_is_refused() {
-    let err_part = "journey `dev-journey`";
+    let err_part =
+        "journey dev-journey: persona `cto` is BUYER and the journey is for DEV personas";
     refused(
         &GOOD.replace("personas: [dev]", "personas: [cto]"),
         err_part,
@@ -182,7 +183,7 @@ async fn an_editors_change_survives_a_seed_which_reports_it() {
     );
     assert!(
         lines.iter().any(|l| l
-            .starts_with("ownership dev-journey/advocate-expand devex-marketing: responsibility")),
+            .starts_with("ownership dev-journey/advocate-expand/devex-marketing: responsibility")),
         "{lines:?}"
     );
     assert_eq!(report.differences.len(), 2, "{lines:?}");
