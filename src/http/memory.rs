@@ -163,24 +163,13 @@ pub async fn admit(
             resp
         }
         Err(refusal) => {
-            let (parts, body) = req.into_parts();
-            discard(body, budget.body_limit).await;
-            refusal.response(&parts.headers)
-        }
-    }
-}
-
-/// Reads a refused request's body (up to `limit` bytes) and drops each piece as it comes, so
-/// that a client still sending it reads the refusal instead of a reset connection; none of it is
-/// kept.
-async fn discard(body: axum::body::Body, limit: usize) {
-    use futures_util::StreamExt;
-    let mut stream = body.into_data_stream();
-    let mut seen = 0usize;
-    while let Some(Ok(chunk)) = stream.next().await {
-        seen = seen.saturating_add(chunk.len());
-        if seen > limit {
-            break;
+            // The body is not read: the connection closes after the answer, which frees what
+            // it holds (reading the body of every refused request would grow each connection's
+            // buffers instead).
+            let mut resp = refusal.response(req.headers());
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
         }
     }
 }
