@@ -43,6 +43,10 @@ pub struct ApplyArgs {
     /// plan names).
     #[arg(long)]
     pub expect_version: Option<i64>,
+    /// A plan saved by `plan --format json`: refuse unless it was made for this very file and
+    /// the catalog is still at its version.
+    #[arg(long, conflicts_with = "expect_version")]
+    pub plan: Option<PathBuf>,
     /// Apply without showing the plan and asking first (asked only on a terminal).
     #[arg(long, short)]
     pub yes: bool,
@@ -116,15 +120,45 @@ fn read_file(path: &PathBuf) -> Result<String, SeedError> {
     Ok(text)
 }
 
-fn shown(plan: &Plan, format: PlanFormat) -> String {
+fn shown(plan: &Plan, format: PlanFormat, text: &str) -> String {
     match format {
         PlanFormat::Text => plan.text(),
         PlanFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&PlanJson::from(plan)).unwrap_or_default();
+            let mut json = PlanJson::from(plan);
+            json.file_digest = catalog::digest(text);
+            let mut s = serde_json::to_string_pretty(&json).unwrap_or_default();
             s.push('\n');
             s
         }
     }
+}
+
+/// The catalog version a saved plan was made at, if it was made for `text`.
+fn saved_plan(path: &PathBuf, text: &str) -> Result<i64, SeedError> {
+    let saved = std::fs::read_to_string(path)
+        .map_err(|e| SeedError::Unreadable(format!("{}: {e}", path.display())))?;
+    let json: serde_json::Value = serde_json::from_str(&saved).map_err(|e| {
+        SeedError::Unreadable(format!(
+            "{}: not a plan saved by `plan --format json`: {e}",
+            path.display()
+        ))
+    })?;
+    let (Some(version), Some(digest)) =
+        (json["catalogVersion"].as_i64(), json["fileDigest"].as_str())
+    else {
+        return Err(SeedError::Unreadable(format!(
+            "{}: not a plan saved by `plan --format json` (no catalogVersion or fileDigest)",
+            path.display()
+        )));
+    };
+    if digest != catalog::digest(text) {
+        return Err(SeedError::Unreadable(format!(
+            "{} was planned for another file (sha256:{digest}, this one is sha256:{}); plan this file again",
+            path.display(),
+            catalog::digest(text)
+        )));
+    }
+    Ok(version)
 }
 
 /// A plan as JSON: the steps and the counts.
@@ -138,6 +172,8 @@ struct PlanJson<'a> {
     to_delete: usize,
     kept: usize,
     summary: String,
+    /// The first 16 hex digits of the file's SHA-256: `apply --plan` checks it.
+    file_digest: String,
 }
 
 impl<'a> From<&'a Plan> for PlanJson<'a> {
@@ -149,6 +185,7 @@ impl<'a> From<&'a Plan> for PlanJson<'a> {
             to_delete: plan.to_delete(),
             kept: plan.kept(),
             summary: plan.summary(),
+            file_digest: String::new(),
         }
     }
 }
@@ -176,13 +213,14 @@ pub async fn export(db: &DatabaseConnection, args: &ExportArgs) -> Outcome {
 
 /// `persona-graph plan`.
 pub async fn plan(db: &DatabaseConnection, args: &PlanArgs) -> Outcome {
-    let plan = match read_file(&args.file) {
-        Ok(text) => catalog::plan_yaml(db, &text, args.prune).await,
-        Err(e) => Err(e),
+    let text = match read_file(&args.file) {
+        Ok(t) => t,
+        Err(e) => return Outcome::failed(&e),
     };
+    let plan = catalog::plan_yaml(db, &text, args.prune).await;
     match plan {
         Ok(plan) => Outcome {
-            stdout: shown(&plan, args.format),
+            stdout: shown(&plan, args.format, &text),
             stderr: String::new(),
             code: if plan.has_changes() { 2 } else { 0 },
         },
@@ -198,6 +236,12 @@ pub async fn apply(db: &DatabaseConnection, args: &ApplyArgs) -> Outcome {
         Err(e) => return Outcome::failed(&e),
     };
     let mut expect_version = args.expect_version;
+    if let Some(path) = &args.plan {
+        match saved_plan(path, &text) {
+            Ok(v) => expect_version = Some(v),
+            Err(e) => return Outcome::failed(&e),
+        }
+    }
     if !args.yes && std::io::stdin().is_terminal() && args.file.as_os_str() != "-" {
         let plan = match catalog::plan_yaml(db, &text, args.prune).await {
             Ok(p) => p,
@@ -238,7 +282,7 @@ pub async fn apply(db: &DatabaseConnection, args: &ApplyArgs) -> Outcome {
     };
     match catalog::apply_yaml(db, &text, &options, &catalog::file_actor()).await {
         Ok(plan) => Outcome {
-            stdout: shown(&plan, args.format),
+            stdout: shown(&plan, args.format, &text),
             stderr: format!(
                 "Apply complete: {} added, {} changed, {} deleted (file sha256:{}).\n",
                 plan.to_add(),

@@ -1682,7 +1682,8 @@ impl Planner<'_> {
                             let mut f = Fields::default();
                             let letter =
                                 f.differ("responsibility", &o.responsibility, &l.responsibility);
-                            let dri = f.differ("dri", &o.dri, &l.dri);
+                            // Like every optional field, a DRI the file leaves out is kept.
+                            let dri = l.dri.is_some() && f.differ("dri", &o.dri, &l.dri);
                             let renote = l.note.is_some() && f.differ("note", &o.note, &l.note);
                             if f.0.is_empty() {
                                 continue;

@@ -511,3 +511,133 @@ async fn admins_export_plan_and_apply_over_the_api() {
     assert_eq!(again["planCatalog"]["hasChanges"], false);
     let _ = Action::Keep;
 }
+
+#[tokio::test]
+async fn a_saved_plan_applies_only_to_its_file_and_version() {
+    let app = TestApp::seeded().await;
+    let yaml = edited(&catalog::export(&app.db).await.unwrap());
+    let dir = std::env::temp_dir().join(format!("persona-graph-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (file, saved) = (dir.join("catalog.yaml"), dir.join("plan.json"));
+    std::fs::write(&file, &yaml).unwrap();
+    let (code, json_plan, _) = cli(
+        &app,
+        &["plan", file.to_str().unwrap(), "--format", "json"],
+        None,
+    );
+    assert_eq!(code, 2);
+    std::fs::write(&saved, &json_plan).unwrap();
+    let plan: Value = serde_json::from_str(&json_plan).unwrap();
+    assert_eq!(plan["fileDigest"], catalog::digest(&yaml));
+
+    // Another file is refused, naming both digests.
+    let other = dir.join("other.yaml");
+    std::fs::write(&other, format!("{yaml}# another line\n")).unwrap();
+    let before = digest(&app.db).await;
+    let (code, _, stderr) = cli(
+        &app,
+        &[
+            "apply",
+            other.to_str().unwrap(),
+            "--plan",
+            saved.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("was planned for another file"), "{stderr}");
+    assert_eq!(digest(&app.db).await, before);
+
+    // Its own file applies.
+    let (code, _, stderr) = cli(
+        &app,
+        &[
+            "apply",
+            file.to_str().unwrap(),
+            "--plan",
+            saved.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // And the same saved plan again is stale: the catalog moved on.
+    let (code, _, stderr) = cli(
+        &app,
+        &[
+            "apply",
+            file.to_str().unwrap(),
+            "--plan",
+            saved.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("stale plan"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn pruning_removes_stages_people_and_links_the_file_leaves_out() {
+    let app = TestApp::seeded().await;
+    let yaml = catalog::export(&app.db).await.unwrap();
+    // The dev journey loses its last stage (and the stage's owners with it), the person
+    // `pm-growth` goes (a DRI), and a persona loses its slides.
+    let yaml = yaml.replacen(
+        "  - key: advocate-expand\n    name: Advocate and Expand\n    goal: Brings it to the team and becomes a champion\n",
+        "",
+        1,
+    );
+    assert!(!yaml.contains("key: advocate-expand"), "{yaml}");
+    let mut out = Vec::new();
+    // Skips a block: the lines after `start` that are indented deeper than it.
+    let mut skip_deeper_than: Option<usize> = None;
+    for line in yaml.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(depth) = skip_deeper_than {
+            if indent > depth {
+                continue;
+            }
+            skip_deeper_than = None;
+        }
+        if line == "    advocate-expand:" || line == "- slug: pm-growth" {
+            skip_deeper_than = Some(indent);
+            continue;
+        }
+        if line == "      dri: pm-growth" {
+            continue;
+        }
+        out.push(line);
+    }
+    let yaml = out.join("\n") + "\n";
+    let plan = catalog::plan_yaml(&app.db, &yaml, true).await.unwrap();
+    let deleted: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| s.action == Action::Delete)
+        .map(|s| format!("{} {}", s.kind, s.key))
+        .collect();
+    assert!(
+        deleted.contains(&"stage dev-journey/advocate-expand".to_owned()),
+        "{deleted:?}"
+    );
+    assert!(
+        deleted.contains(&"person pm-growth".to_owned()),
+        "{deleted:?}"
+    );
+    apply(&app, &yaml, true).await.unwrap();
+    let data = app
+        .data(
+            r#"{ journey(slug: "dev-journey") { stages { key position } } }"#,
+            json!({}),
+        )
+        .await;
+    let keys: Vec<&str> = data["journey"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["discover", "evaluate", "activate", "adopt"]);
+    let again = catalog::plan_yaml(&app.db, &yaml, true).await.unwrap();
+    assert!(!again.has_changes(), "{}", again.text());
+}
