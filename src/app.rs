@@ -151,9 +151,28 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // With the peer address, which the rate limit keys clients by.
-    axum::serve(
+    serve_capped(
         listener,
+        router,
+        shutdown,
+        Settings::default().max_connections,
+    )
+    .await
+}
+
+/// [`serve`], with at most `max_connections` connections open at once (more wait to be
+/// accepted).
+pub async fn serve_capped(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    max_connections: usize,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // With the peer address, which the rate limit keys clients by (`tap_io` gives the capped
+    // listener the peer address as its connection info).
+    axum::serve(
+        crate::http::connections::Capped::new(listener, max_connections).tap_io(|_| {}),
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
@@ -169,13 +188,14 @@ pub async fn serve_with_grace(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
+    max_connections: usize,
 ) -> std::io::Result<()> {
     let (began, beginning) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
         let _ = began.send(());
     };
-    let server = serve(listener, router, signal);
+    let server = serve_capped(listener, router, signal, max_connections);
     tokio::pin!(server);
     let deadline = async move {
         match beginning.await {

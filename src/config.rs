@@ -179,6 +179,11 @@ pub struct ServeArgs {
     /// more answer 413 `TOO_MANY_VALUES` before anything is parsed. 0 turns the cap off.
     #[arg(long, env = "MAX_JSON_VALUES", default_value_t = Settings::default().max_json_values)]
     pub max_json_values: usize,
+    /// Connections open at once; more wait to be accepted. Each open connection holds its HTTP
+    /// buffers, up to about 0.3 MiB after a large request, so this bounds memory whatever the
+    /// number of clients.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = Settings::default().max_connections)]
+    pub max_connections: usize,
 }
 
 impl ServeArgs {
@@ -206,6 +211,7 @@ impl ServeArgs {
             max_executing: self.max_executing,
             memory_budget_bytes: self.memory_budget_bytes,
             max_json_values: self.max_json_values,
+            max_connections: self.max_connections,
         }
     }
 }
@@ -247,6 +253,8 @@ pub struct Settings {
     pub memory_budget_bytes: usize,
     /// Most JSON values one request body may hold; 0: no cap.
     pub max_json_values: usize,
+    /// Connections open at once; more wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for Settings {
@@ -270,6 +278,7 @@ impl Default for Settings {
             max_executing: 4 * std::thread::available_parallelism().map_or(2, usize::from),
             memory_budget_bytes: 64 * 1024 * 1024,
             max_json_values: 10_000,
+            max_connections: 512,
         }
     }
 }

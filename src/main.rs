@@ -91,11 +91,13 @@ async fn main() -> anyhow::Result<()> {
             );
             let settings = args.settings();
             let grace = settings.shutdown_grace;
+            let max_connections = settings.max_connections;
             app::serve_with_grace(
                 listener,
                 app::router(app::AppState::with_settings(conn, settings).with_health(health)),
                 shutdown,
                 grace,
+                max_connections,
             )
             .await?;
             tracing::info!("stopped");

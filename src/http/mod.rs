@@ -3,6 +3,8 @@
 //! `domain`: the schema adapter never sees HTTP. `crate::app` stacks these pieces into the
 //! service's router.
 
+/// The cap on open connections.
+pub mod connections;
 /// `POST`/`GET /graphql`: authentication, the response cache, running requests.
 pub mod endpoint;
 /// The one builder of GraphQL error bodies for refusals made outside execution.
