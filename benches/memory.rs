@@ -2,7 +2,7 @@
 //! release server on a fresh `SQLite` file (and on `PostgreSQL` with `--db both`), then, for
 //! each kind of request and each concurrency, keeps that many requests in flight for a while and
 //! prints a markdown table of the answers' status codes, the server's peak resident memory
-//! (`VmHWM`) and its resident memory once the load has stopped.
+//! (`VmHWM`) and its resident memory once the load has stopped and the clients have gone.
 //!
 //! The kinds: a 200,000-item list variable that validation refuses (about 1 MB, just under the
 //! body limit), the same list in an editor's mutation, a body of nested objects, and an ordinary
@@ -144,10 +144,7 @@ fn main() -> Result<()> {
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(1024)
-        .timeout(Duration::from_mins(1))
-        .build()?;
+    let http = reqwest::Client::new();
     let mut report = String::new();
     let dbs: &[&str] = match opts.db {
         DbChoice::Sqlite => &["SQLite"],
@@ -168,8 +165,13 @@ fn main() -> Result<()> {
                 let server = Server::start(&opts, &work, &url, db)?;
                 rt.block_on(server.wait_ready(&http))?;
                 let baseline = server.status_kib("VmRSS:")?;
+                // A client of its own, dropped (its connections closed) before "after".
+                let clients = reqwest::Client::builder()
+                    .pool_max_idle_per_host(1024)
+                    .timeout(Duration::from_mins(1))
+                    .build()?;
                 let answers = rt.block_on(load(
-                    &http,
+                    &clients,
                     server.port,
                     &kind,
                     &token,
@@ -177,7 +179,8 @@ fn main() -> Result<()> {
                     Duration::from_secs(opts.seconds),
                 ))?;
                 let peak = server.status_kib("VmHWM:")?;
-                // Idle for two seconds, then see what was given back.
+                drop(clients);
+                // Idle for two seconds with the clients gone, then see what was given back.
                 std::thread::sleep(Duration::from_secs(2));
                 let after = server.status_kib("VmRSS:")?;
                 let line = format!(

@@ -367,6 +367,31 @@ impl Planner<'_> {
         });
     }
 
+    /// Parts created by their parent's command (a new persona's roles, a new journey's
+    /// stages): listed as created, run by the parent's step.
+    fn created_with(&mut self, kind: &'static str, keys: impl IntoIterator<Item = String>) {
+        for key in keys {
+            self.step(kind, key, Action::Create, Vec::new(), None);
+        }
+    }
+
+    /// Every record of `kind` whose slug is in the database but not in the file: deleted by
+    /// `delete` when pruning, else kept.
+    fn absent_slugs<'s>(
+        &mut self,
+        kind: &'static str,
+        db: impl Iterator<Item = &'s str>,
+        file: impl Iterator<Item = &'s str>,
+        delete: impl Fn(String) -> Op,
+    ) {
+        let named: HashSet<&str> = file.collect();
+        for slug in db {
+            if !named.contains(slug) {
+                self.absent(kind, slug.to_owned(), || delete(slug.to_owned()));
+            }
+        }
+    }
+
     /// A record only in the database: deleted with `op` when pruning, else kept.
     fn absent(&mut self, kind: &'static str, key: String, op: impl FnOnce() -> Op) {
         if self.prune {
@@ -424,15 +449,12 @@ impl Planner<'_> {
                 }
             }
         }
-        let named: HashSet<&str> = file.products.iter().map(|p| p.slug.as_str()).collect();
-        for p in &db.products {
-            if !named.contains(p.slug.as_str()) {
-                let slug = p.slug.clone();
-                self.absent("product", p.slug.clone(), || {
-                    Op::DeleteProduct(DeleteProduct { slug })
-                });
-            }
-        }
+        self.absent_slugs(
+            "product",
+            db.products.iter().map(|x| x.slug.as_str()),
+            file.products.iter().map(|x| x.slug.as_str()),
+            |slug| Op::DeleteProduct(DeleteProduct { slug }),
+        );
     }
 
     fn personas(&mut self, db: &Catalog, file: &Catalog) {
@@ -456,15 +478,12 @@ impl Planner<'_> {
                 &p.external_links,
             );
         }
-        let named: HashSet<&str> = file.personas.iter().map(|p| p.slug.as_str()).collect();
-        for p in &db.personas {
-            if !named.contains(p.slug.as_str()) {
-                let slug = p.slug.clone();
-                self.absent("persona", p.slug.clone(), || {
-                    Op::DeletePersona(DeletePersona { slug })
-                });
-            }
-        }
+        self.absent_slugs(
+            "persona",
+            db.personas.iter().map(|x| x.slug.as_str()),
+            file.personas.iter().map(|x| x.slug.as_str()),
+            |slug| Op::DeletePersona(DeletePersona { slug }),
+        );
     }
 
     fn create_persona(&mut self, p: &PersonaEntry) {
@@ -554,16 +573,7 @@ impl Planner<'_> {
             Vec::new(),
             Some(op),
         );
-        // Created with the persona.
-        for t in &p.roles {
-            self.step(
-                "role",
-                format!("{}/{t}", p.slug),
-                Action::Create,
-                Vec::new(),
-                None,
-            );
-        }
+        self.created_with("role", p.roles.iter().map(|t| format!("{}/{t}", p.slug)));
     }
 
     fn update_persona(&mut self, row: &PersonaEntry, p: &PersonaEntry) {
@@ -1067,15 +1077,12 @@ impl Planner<'_> {
             };
             self.links(SubjectType::Team, &t.slug, old_links, &t.external_links);
         }
-        let named: HashSet<&str> = file.teams.iter().map(|t| t.slug.as_str()).collect();
-        for t in &db.teams {
-            if !named.contains(t.slug.as_str()) {
-                let slug = t.slug.clone();
-                self.absent("team", t.slug.clone(), || {
-                    Op::DeleteTeam(DeleteTeam { slug })
-                });
-            }
-        }
+        self.absent_slugs(
+            "team",
+            db.teams.iter().map(|x| x.slug.as_str()),
+            file.teams.iter().map(|x| x.slug.as_str()),
+            |slug| Op::DeleteTeam(DeleteTeam { slug }),
+        );
     }
 
     fn people(&mut self, db: &Catalog, file: &Catalog) {
@@ -1279,15 +1286,12 @@ impl Planner<'_> {
                 }
             }
         }
-        let named: HashSet<&str> = file.journeys.iter().map(|j| j.slug.as_str()).collect();
-        for j in &db.journeys {
-            if !named.contains(j.slug.as_str()) {
-                let slug = j.slug.clone();
-                self.absent("journey", j.slug.clone(), || {
-                    Op::DeleteJourney(DeleteJourney { slug })
-                });
-            }
-        }
+        self.absent_slugs(
+            "journey",
+            db.journeys.iter().map(|x| x.slug.as_str()),
+            file.journeys.iter().map(|x| x.slug.as_str()),
+            |slug| Op::DeleteJourney(DeleteJourney { slug }),
+        );
     }
 
     fn new_stage(&mut self, journey: &str, s: &StageEntry) -> Option<NewStage> {
@@ -1351,15 +1355,10 @@ impl Planner<'_> {
             Vec::new(),
             Some(op),
         );
-        for s in &j.stages {
-            self.step(
-                "stage",
-                format!("{}/{}", j.slug, s.key),
-                Action::Create,
-                Vec::new(),
-                None,
-            );
-        }
+        self.created_with(
+            "stage",
+            j.stages.iter().map(|s| format!("{}/{}", j.slug, s.key)),
+        );
     }
 
     fn update_journey(&mut self, row: &JourneyEntry, j: &JourneyEntry) {

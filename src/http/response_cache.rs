@@ -12,7 +12,7 @@
 
 use axum::body::Bytes;
 use lru::LruCache;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use sea_orm::{DatabaseConnection, DbErr};
 use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, PoisonError};
 
@@ -70,17 +70,7 @@ impl ResponseCache {
 
     /// The catalog's current version: one indexed read of one row.
     pub async fn version(db: &DatabaseConnection) -> Result<i64, DbErr> {
-        let backend = db.get_database_backend();
-        let row = db
-            .query_one_raw(Statement::from_string(
-                backend,
-                "SELECT version FROM catalog_version WHERE id = 1",
-            ))
-            .await?;
-        match row {
-            Some(row) => row.try_get::<i64>("", "version"),
-            None => Err(DbErr::RecordNotFound("catalog_version".into())),
-        }
+        crate::catalog::export::version(db).await
     }
 
     /// The body cached for `key` at catalog `version`, if any.
