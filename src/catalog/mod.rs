@@ -413,7 +413,21 @@ pub fn parse(text: &str) -> Result<Catalog, SeedError> {
             text.len()
         )));
     }
-    serde_yaml_ng::from_str(text).map_err(|e| SeedError::Unreadable(e.to_string()))
+    let catalog: Catalog =
+        serde_yaml_ng::from_str(text).map_err(|e| SeedError::Unreadable(e.to_string()))?;
+    // An empty or truncated file would plan the deletion of everything with --prune.
+    if catalog.products.is_empty()
+        && catalog.personas.is_empty()
+        && catalog.teams.is_empty()
+        && catalog.people.is_empty()
+        && catalog.journeys.is_empty()
+    {
+        return Err(SeedError::Unreadable(
+            "the file holds no catalog: no products, personas, teams, people or journeys"
+                .to_owned(),
+        ));
+    }
+    Ok(catalog)
 }
 
 /// The catalog's own counts, by kind of record.

@@ -352,6 +352,14 @@ async fn broken_files_are_refused_with_precise_messages() {
     let good = catalog::export(&app.db).await.unwrap();
 
     refused(&app, "personas: [ { slug: dev", &["line 1 column"]).await;
+    // An empty file is not an empty catalog: with --prune it would delete everything.
+    refused(&app, "# nothing here\n", &["the file holds no catalog"]).await;
+    refused(
+        &app,
+        "personas:\n- slug: x\n  name: X\n  kind: FOO\n",
+        &["personas[0].kind: unknown variant `FOO`", "line 4 column"],
+    )
+    .await;
     refused(
         &app,
         &good.replacen("  sortOrder: 1\n", "  sortOrder: 1\n  sumary: typo\n", 1),
