@@ -236,6 +236,7 @@ pub async fn apply(db: &DatabaseConnection, args: &ApplyArgs) -> Outcome {
         Err(e) => return Outcome::failed(&e),
     };
     let mut expect_version = args.expect_version;
+    let mut shown_already = false;
     if let Some(path) = &args.plan {
         match saved_plan(path, &text) {
             Ok(v) => expect_version = Some(v),
@@ -275,6 +276,7 @@ pub async fn apply(db: &DatabaseConnection, args: &ApplyArgs) -> Outcome {
         }
         // What was shown is what is applied: a change made meanwhile refuses it.
         expect_version = Some(plan.catalog_version);
+        shown_already = true;
     }
     let options = ApplyOptions {
         prune: args.prune,
@@ -282,7 +284,12 @@ pub async fn apply(db: &DatabaseConnection, args: &ApplyArgs) -> Outcome {
     };
     match catalog::apply_yaml(db, &text, &options, &catalog::file_actor()).await {
         Ok(plan) => Outcome {
-            stdout: shown(&plan, args.format, &text),
+            // After the prompt, the plan is on the screen already.
+            stdout: if shown_already {
+                String::new()
+            } else {
+                shown(&plan, args.format, &text)
+            },
             stderr: format!(
                 "Apply complete: {} added, {} changed, {} deleted (file sha256:{}).\n",
                 plan.to_add(),
