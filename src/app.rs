@@ -3,12 +3,14 @@
 //! serving with graceful shutdown.
 
 use crate::config::Settings;
+use crate::domain::feed::Feed;
 use crate::graphql::{AppSchema, build_schema};
 use crate::http::endpoint::{self, GraphqlState};
 use crate::http::error_body::panic_response;
 use crate::http::graphiql;
 use crate::http::health::{health, ready};
 use crate::http::limits::{self, Guard};
+use crate::http::live::{self, Closing, LiveState};
 use crate::http::memory::MemoryBudget;
 use crate::http::ratelimit::{self, RateLimit};
 use crate::http::response_cache::ResponseCache;
@@ -19,7 +21,6 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -39,6 +40,11 @@ pub struct AppState {
     pub guard: Arc<Guard>,
     /// Whether the database answers, as last seen: requests fail at once while it does not.
     pub health: crate::db::Health,
+    /// Every committed change, as subscriptions and the response cache hear of it.
+    pub feed: Feed,
+    /// Ends subscriptions when the server shuts down.
+    pub closing: Closing,
+    closing_seen: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AppState {
@@ -49,7 +55,9 @@ impl AppState {
 
     /// State over a connected, migrated database, with `settings`.
     pub fn with_settings(db: DatabaseConnection, settings: Settings) -> Self {
-        let schema = build_schema(db.clone(), &settings);
+        let feed = Feed::start(db.clone());
+        let (closing, closing_seen) = Closing::new();
+        let schema = build_schema(db.clone(), &settings, &feed);
         let guard = Arc::new(Guard::new(&settings, &schema.sdl()));
         Self {
             db,
@@ -57,6 +65,9 @@ impl AppState {
             settings: Arc::new(settings),
             guard,
             health: crate::db::Health::assumed(),
+            feed,
+            closing,
+            closing_seen,
         }
     }
 
@@ -99,7 +110,8 @@ pub fn router(state: AppState) -> Router {
             memory.clone(),
             crate::http::memory::admit,
         ))
-        .layer(from_fn_with_state(state.guard.clone(), limits::http_guard));
+        .layer(from_fn_with_state(state.guard.clone(), limits::http_guard))
+        .layer(from_fn_with_state(live_state(&state), live::dispatch));
     if let Some(limiter) = RateLimit::from_settings(&settings) {
         graphql = graphql.layer(from_fn_with_state(Arc::new(limiter), ratelimit::limit));
     }
@@ -119,6 +131,29 @@ pub fn router(state: AppState) -> Router {
         None => router,
     };
     router.layer(TraceLayer::new_for_http())
+}
+
+/// What the subscription transports share.
+fn live_state(state: &AppState) -> LiveState {
+    let settings = &state.settings;
+    LiveState {
+        schema: state.schema.clone(),
+        db: state.db.clone(),
+        guard: state.guard.clone(),
+        feed: state.feed.clone(),
+        reads_require_token: settings.reads_require_token,
+        last_used: crate::auth::LastUsed::default(),
+        open: Arc::new(tokio::sync::Semaphore::new(
+            settings
+                .max_subscriptions
+                .min(tokio::sync::Semaphore::MAX_PERMITS),
+        )),
+        per_connection: settings.max_subscriptions_per_connection,
+        keepalive: settings.subscription_keepalive,
+        send_timeout: settings.subscription_send_timeout,
+        max_message_bytes: settings.max_body_bytes,
+        closing: state.closing_seen.clone(),
+    }
 }
 
 /// Cross-origin access for the configured origins only; none when the list is empty (then
@@ -168,12 +203,11 @@ pub async fn serve_capped(
     shutdown: impl Future<Output = ()> + Send + 'static,
     max_connections: usize,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // With the peer address, which the rate limit keys clients by (`tap_io` gives the capped
-    // listener the peer address as its connection info).
+    // With the peer (its address, which the rate limit keys clients by, and its place under
+    // the cap, which a WebSocket gives back once upgraded).
     axum::serve(
-        crate::http::connections::Capped::new(listener, max_connections).tap_io(|_| {}),
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        crate::http::connections::Capped::new(listener, max_connections),
+        router.into_make_service_with_connect_info::<crate::http::connections::Peer>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

@@ -28,6 +28,8 @@ pub struct Principal {
     pub token_id: i32,
     pub name: String,
     pub role: TokenRole,
+    /// When the token stops being valid, if it does.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Principal {
@@ -149,6 +151,7 @@ pub async fn authenticate(
         token_id: token.id,
         name: token.name,
         role: token.role,
+        expires_at: token.expires_at,
     }))
 }
 

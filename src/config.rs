@@ -184,6 +184,25 @@ pub struct ServeArgs {
     /// number of clients.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = Settings::default().max_connections)]
     pub max_connections: usize,
+    /// Subscriptions open at once on this server, over WebSocket and SSE together; one more is
+    /// refused with `TOO_MANY_SUBSCRIPTIONS`. WebSocket connections do not count against
+    /// `MAX_CONNECTIONS` once upgraded.
+    #[arg(long, env = "MAX_SUBSCRIPTIONS", default_value_t = Settings::default().max_subscriptions)]
+    pub max_subscriptions: usize,
+    /// Subscriptions one WebSocket connection may hold open at once.
+    #[arg(
+        long,
+        env = "MAX_SUBSCRIPTIONS_PER_CONNECTION",
+        default_value_t = Settings::default().max_subscriptions_per_connection
+    )]
+    pub max_subscriptions_per_connection: usize,
+    /// Seconds between keep-alive pings on an idle subscription connection.
+    #[arg(long, env = "SUBSCRIPTION_KEEPALIVE_SECS", default_value_t = 15)]
+    pub subscription_keepalive_secs: u64,
+    /// Seconds a subscriber may take to accept one message before it is cut off as too slow
+    /// (WebSocket close code 1013: reconnect and resume from the last cursor).
+    #[arg(long, env = "SUBSCRIPTION_SEND_TIMEOUT_SECS", default_value_t = 5)]
+    pub subscription_send_timeout_secs: u64,
 }
 
 impl ServeArgs {
@@ -212,6 +231,12 @@ impl ServeArgs {
             memory_budget_bytes: self.memory_budget_bytes,
             max_json_values: self.max_json_values,
             max_connections: self.max_connections,
+            max_subscriptions: self.max_subscriptions,
+            max_subscriptions_per_connection: self.max_subscriptions_per_connection,
+            subscription_keepalive: Duration::from_secs(self.subscription_keepalive_secs.max(1)),
+            subscription_send_timeout: Duration::from_secs(
+                self.subscription_send_timeout_secs.max(1),
+            ),
         }
     }
 }
@@ -255,6 +280,14 @@ pub struct Settings {
     pub max_json_values: usize,
     /// Connections open at once; more wait to be accepted.
     pub max_connections: usize,
+    /// Subscriptions open at once on this server.
+    pub max_subscriptions: usize,
+    /// Subscriptions one WebSocket connection may hold open at once.
+    pub max_subscriptions_per_connection: usize,
+    /// Time between keep-alive pings on an idle subscription connection.
+    pub subscription_keepalive: Duration,
+    /// Longest a subscriber may take to accept one message before it is cut off.
+    pub subscription_send_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -279,6 +312,10 @@ impl Default for Settings {
             memory_budget_bytes: 64 * 1024 * 1024,
             max_json_values: 10_000,
             max_connections: 512,
+            max_subscriptions: 20_000,
+            max_subscriptions_per_connection: 100,
+            subscription_keepalive: Duration::from_secs(15),
+            subscription_send_timeout: Duration::from_secs(5),
         }
     }
 }

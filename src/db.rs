@@ -251,8 +251,38 @@ pub async fn connect_lazy(url: &str, pool: &PoolSettings) -> Result<DatabaseConn
 }
 
 /// Applies every pending migration.
+///
+/// On `PostgreSQL` the migrations are serialised across processes by an advisory lock, held
+/// on a connection of its own while they run: replicas started together on an empty database
+/// all come up, the first applies the migrations and the others find them applied.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let pool = db.get_postgres_connection_pool();
+    let mut lock = pool.acquire().await.map_err(sqlx_err)?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *lock)
+        .await
+        .map_err(sqlx_err)?;
+    let migrated = Migrator::up(db, None).await;
+    // Closing the session releases the lock too, should the unlock itself fail.
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *lock)
+        .await;
+    if unlocked.is_err() {
+        lock.detach();
+    }
+    migrated
+}
+
+/// The advisory lock key that serialises migrations (`persona-graph` in ASCII, truncated).
+const MIGRATION_LOCK: i64 = 0x7065_7273_6f6e_6167;
+
+fn sqlx_err(e: sqlx::Error) -> DbErr {
+    DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e)))
 }
 
 /// Starts a write transaction: `BEGIN IMMEDIATE` on `SQLite`, so a concurrent writer waits on

@@ -92,9 +92,16 @@ async fn main() -> anyhow::Result<()> {
             let settings = args.settings();
             let grace = settings.shutdown_grace;
             let max_connections = settings.max_connections;
+            let state = app::AppState::with_settings(conn, settings).with_health(health);
+            // Subscriptions end as the shutdown begins: they would never finish by themselves.
+            let closing = state.closing.clone();
+            let shutdown = async move {
+                shutdown.await;
+                closing.close();
+            };
             app::serve_with_grace(
                 listener,
-                app::router(app::AppState::with_settings(conn, settings).with_health(health)),
+                app::router(state),
                 shutdown,
                 grace,
                 max_connections,

@@ -46,6 +46,11 @@ pub struct Model {
     pub before: Option<Json>,
     /// The subject's values after the change; null when it was deleted.
     pub after: Option<Json>,
+    /// The write transaction it was recorded in (`catalog_change.txn`).
+    pub txn: Option<i64>,
+    /// The version of the aggregate the subject belongs to after the change; null when it
+    /// has none (people, products, tokens) or the change deleted it.
+    pub version: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

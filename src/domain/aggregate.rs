@@ -22,6 +22,16 @@ impl Aggregate {
         }
     }
 
+    /// Whether `kind` #`id` is this aggregate's root row itself (not one of its parts).
+    pub(super) fn is_root(self, kind: entity::audit_event::AuditSubject, id: i32) -> bool {
+        use entity::audit_event::AuditSubject as S;
+        matches!(
+            (self, kind),
+            (Self::Persona(a), S::Persona) | (Self::Journey(a), S::Journey) | (Self::Team(a), S::Team)
+                if a == id
+        )
+    }
+
     pub(super) fn id(self) -> i32 {
         match self {
             Self::Persona(id) | Self::Journey(id) | Self::Team(id) => id,

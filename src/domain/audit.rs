@@ -24,7 +24,7 @@ use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use entity::audit_event::{self, AuditSubject};
 use entity::{journey, journey_stage, person, persona, product, team};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue, ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -250,10 +250,16 @@ pub fn snapshot_with<T: Serialize>(value: &T, extra: &[(&str, Value)]) -> Value 
 
 /// Writes `change` as made by `actor`. Only [`super::change::Change::record`] calls it, with
 /// the change's transaction, before commit: the event then exists exactly when the change does.
+///
+/// `txn` is the change's place in the change log where the writer assigns it (`SQLite`; on
+/// `PostgreSQL` the column's default, the transaction ID, links the event to its change), and
+/// `version` the version of the subject's aggregate after the change.
 pub(super) async fn write(
     db: &impl ConnectionTrait,
     actor: &Actor,
     change: &Event,
+    txn: Option<i64>,
+    version: Option<i32>,
 ) -> AppResult<()> {
     audit_event::ActiveModel {
         occurred_at: Set(Utc::now()),
@@ -265,6 +271,8 @@ pub(super) async fn write(
         subject_key: Set(change.subject.key.clone()),
         before: Set(change.before.clone()),
         after: Set(change.after.clone()),
+        txn: txn.map_or(ActiveValue::NotSet, |t| Set(Some(t))),
+        version: Set(version),
         ..Default::default()
     }
     .insert(db)

@@ -16,11 +16,11 @@ use chrono::{DateTime, Utc};
 use entity::{journey, persona, team};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
     QueryFilter, QuerySelect,
 };
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -93,8 +93,9 @@ impl Writer {
             txn,
             actor: actor.clone(),
             now: Utc::now(),
-            touched: HashSet::new(),
+            touched: HashMap::new(),
             notices: Vec::new(),
+            log_seq: None,
         })
     }
 
@@ -125,8 +126,11 @@ pub struct Change {
     txn: DatabaseTransaction,
     actor: Actor,
     now: DateTime<Utc>,
-    touched: HashSet<Aggregate>,
+    /// The aggregates this change counts against, with their versions after it.
+    touched: HashMap<Aggregate, i32>,
     notices: Vec<Notice>,
+    /// `SQLite`: this change's place in the change log, taken with its first history event.
+    log_seq: Option<i64>,
 }
 
 impl Change {
@@ -154,20 +158,20 @@ impl Change {
     /// change) and, on `PostgreSQL`, its row stays locked until commit, so concurrent edits of
     /// the same aggregate are serialised from here on. `NOT_FOUND` when it no longer exists.
     pub async fn touch(&mut self, aggregate: Aggregate, key: &str) -> AppResult<()> {
-        if self.touched.contains(&aggregate) {
+        if self.touched.contains_key(&aggregate) {
             return Ok(());
         }
-        if self.bump(aggregate, None).await? == 0 {
+        let Some(version) = self.bump(aggregate, None).await? else {
             return Err(AppError::not_found(aggregate.what(), key));
-        }
-        self.touched.insert(aggregate);
+        };
+        self.touched.insert(aggregate, version);
         Ok(())
     }
 
     /// Marks `aggregate` as created by this change: it starts at version 1, and what else the
     /// change adds to it (roles, stages, members) is part of that first version.
     pub fn new_aggregate(&mut self, aggregate: Aggregate) {
-        self.touched.insert(aggregate);
+        self.touched.insert(aggregate, 1);
     }
 
     /// [`Change::touch`] for an editor who read the aggregate at version `expected`: `CONFLICT`
@@ -178,8 +182,8 @@ impl Change {
         key: &str,
         expected: i32,
     ) -> AppResult<()> {
-        if self.bump(aggregate, Some(expected)).await? == 1 {
-            self.touched.insert(aggregate);
+        if let Some(version) = self.bump(aggregate, Some(expected)).await? {
+            self.touched.insert(aggregate, version);
             return Ok(());
         }
         match self.version_of(aggregate).await? {
@@ -193,13 +197,26 @@ impl Change {
     /// deleted has no version left to advance.
     pub async fn record(&mut self, event: Event) -> AppResult<()> {
         if let Some(root) = event.subject.root
-            && !self.touched.contains(&root)
-            && self.bump(root, None).await? > 0
+            && !self.touched.contains_key(&root)
+            && let Some(version) = self.bump(root, None).await?
         {
-            self.touched.insert(root);
+            self.touched.insert(root, version);
         }
-        audit::write(&self.txn, &self.actor, &event).await?;
-        self.notices.push(Notice::of(&event));
+        // The version the subject's aggregate has after this change; none once it is deleted.
+        let version = match event.subject.root {
+            Some(root)
+                if !(event.after.is_none()
+                    && root.is_root(event.subject.kind, event.subject.id)) =>
+            {
+                self.touched.get(&root).copied()
+            }
+            _ => None,
+        };
+        if self.log_seq.is_none() && self.txn.get_database_backend() != DbBackend::Postgres {
+            self.log_seq = Some(super::feed::log::allocate(&self.txn, self.now).await?);
+        }
+        audit::write(&self.txn, &self.actor, &event, self.log_seq, version).await?;
+        self.notices.push(Notice::of(&event, version));
         Ok(())
     }
 
@@ -255,24 +272,31 @@ impl Change {
         }
     }
 
-    /// Advances `aggregate`'s version (only from `expected`, when given); the rows changed.
-    async fn bump(&self, aggregate: Aggregate, expected: Option<i32>) -> AppResult<u64> {
+    /// Advances `aggregate`'s version (only from `expected`, when given): the new version, or
+    /// `None` when no row was changed.
+    async fn bump(&self, aggregate: Aggregate, expected: Option<i32>) -> AppResult<Option<i32>> {
         let (id, db, now) = (aggregate.id(), &self.txn, self.now);
         Ok(match aggregate {
             Aggregate::Persona(_) => {
                 use persona::Column as C;
-                bump::<persona::Entity>(db, [C::Id, C::Version, C::UpdatedAt], id, expected, now)
+                let cols = [C::Id, C::Version, C::UpdatedAt];
+                bump::<persona::Entity>(db, cols, id, expected, now)
                     .await?
+                    .map(|m| m.version)
             }
             Aggregate::Journey(_) => {
                 use journey::Column as C;
-                bump::<journey::Entity>(db, [C::Id, C::Version, C::UpdatedAt], id, expected, now)
+                let cols = [C::Id, C::Version, C::UpdatedAt];
+                bump::<journey::Entity>(db, cols, id, expected, now)
                     .await?
+                    .map(|m| m.version)
             }
             Aggregate::Team(_) => {
                 use team::Column as C;
-                bump::<team::Entity>(db, [C::Id, C::Version, C::UpdatedAt], id, expected, now)
+                let cols = [C::Id, C::Version, C::UpdatedAt];
+                bump::<team::Entity>(db, cols, id, expected, now)
                     .await?
+                    .map(|m| m.version)
             }
         })
     }
@@ -297,14 +321,15 @@ impl Change {
 }
 
 /// `version = version + 1, updated_at = now` on row `id` of `E` (only at version `expected`,
-/// when given), with its `[id, version, updated_at]` columns; the rows changed.
+/// when given), with its `[id, version, updated_at]` columns; the row as it is now, if one was
+/// changed (one statement: `UPDATE ... RETURNING`).
 async fn bump<E: EntityTrait>(
     db: &impl ConnectionTrait,
     [id_col, version_col, updated_col]: [E::Column; 3],
     id: i32,
     expected: Option<i32>,
     now: DateTime<Utc>,
-) -> AppResult<u64> {
+) -> AppResult<Option<E::Model>> {
     let mut q = E::update_many()
         .col_expr(version_col, Expr::col(version_col).add(1))
         .col_expr(updated_col, Expr::value(now))
@@ -312,7 +337,7 @@ async fn bump<E: EntityTrait>(
     if let Some(v) = expected {
         q = q.filter(version_col.eq(v));
     }
-    Ok(q.exec(db).await?.rows_affected)
+    Ok(q.exec_with_returning(db).await?.into_iter().next())
 }
 
 async fn version<E: EntityTrait>(

@@ -1,5 +1,6 @@
 //! What a committed change announces, and who may listen: the hook live updates plug into.
-//! Nothing listens yet; a [`Listener`] hears each change once, after it committed.
+//! A [`Listener`] hears each change once, after it committed: the process's change feed
+//! (`super::feed`) listens, to wake its pump at once.
 
 use super::audit::Event;
 use chrono::{DateTime, Utc};
@@ -16,15 +17,18 @@ pub struct Notice {
     pub id: i32,
     /// Its human key (slug, `journey/key`, token name).
     pub key: Option<String>,
+    /// The version of its aggregate after the change, when it has one.
+    pub version: Option<i32>,
 }
 
 impl Notice {
-    pub(super) fn of(event: &Event) -> Self {
+    pub(super) fn of(event: &Event, version: Option<i32>) -> Self {
         Self {
             action: event.action,
             subject: event.subject.kind,
             id: event.subject.id,
             key: event.subject.key.clone(),
+            version,
         }
     }
 }

@@ -15,6 +15,8 @@ pub mod catalog_load;
 pub mod change;
 /// What a committed change announces, and the hook that hears it.
 pub mod events;
+/// Every committed change in commit order, on every replica: the change log and who follows it.
+pub mod feed;
 /// Lookups by slug that answer `NOT_FOUND`.
 pub mod find;
 /// Journeys, their stages and positions, and their persona narrowing.

@@ -60,7 +60,7 @@ impl From<AuditSubjectType> for AuditSubject {
 }
 
 /// The GraphQL type name of a subject, for its global ID.
-fn type_name(s: AuditSubject) -> &'static str {
+pub(super) fn type_name(s: AuditSubject) -> &'static str {
     match s {
         AuditSubject::Persona => "Persona",
         AuditSubject::Journey => "Journey",

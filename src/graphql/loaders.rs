@@ -7,17 +7,19 @@
 use super::CountChildren;
 use super::pagination::{self, one_of};
 use crate::error::{AppError, AppResult};
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::dataloader::{CacheFactory, CacheStorage, DataLoader, Loader};
 use entity::audit_event::AuditSubject;
 use entity::enums;
+use futures_util::Stream;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::hash::Hash;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -27,19 +29,109 @@ pub struct CatalogLoader {
 }
 
 /// The per-request loader, as resolvers see it.
-pub type Loaders = DataLoader<CatalogLoader, HashMapCache>;
+pub type Loaders = DataLoader<CatalogLoader, Fresh>;
 
 /// A fresh loader (and cache) for one request, whose batches `batches` runs.
 pub fn loaders(db: DatabaseConnection, batches: &Batches) -> Loaders {
+    loaders_with(db, batches, Generation::default())
+}
+
+/// A loader whose cache empties whenever `generation` advances: a subscription's, which
+/// advances it before each event it resolves, so no event is answered from an older one's
+/// rows.
+pub fn loaders_with(db: DatabaseConnection, batches: &Batches, generation: Generation) -> Loaders {
     let queue = batches.clone();
     // No delay: a batch takes its keys when `Batches::run` starts it, which is already the
     // moment no resolver can add one.
     DataLoader::with_cache(
         CatalogLoader { db },
         move |batch| queue.spawn(batch),
-        HashMapCache::default(),
+        Fresh(generation),
     )
     .delay(std::time::Duration::ZERO)
+}
+
+/// The generation of a loader's cache (see [`loaders_with`]).
+#[derive(Clone, Default)]
+pub struct Generation(Arc<AtomicU64>);
+
+impl Generation {
+    /// Forgets everything the loader has cached.
+    pub fn advance(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A `HashMapCache` that empties itself when its [`Generation`] advances.
+pub struct Fresh(Generation);
+
+impl CacheFactory for Fresh {
+    fn create<K, V>(&self) -> Box<dyn CacheStorage<Key = K, Value = V>>
+    where
+        K: Send + Sync + Clone + Eq + Hash + 'static,
+        V: Send + Sync + Clone + 'static,
+    {
+        Box::new(FreshStorage {
+            generation: self.0.clone(),
+            seen: self.0.0.load(Ordering::SeqCst),
+            rows: HashMap::new(),
+        })
+    }
+}
+
+struct FreshStorage<K, V> {
+    generation: Generation,
+    seen: u64,
+    rows: HashMap<K, V>,
+}
+
+impl<K, V> FreshStorage<K, V> {
+    /// Whether the cache is of an older generation (and so must not answer).
+    fn stale(&self) -> bool {
+        self.generation.0.load(Ordering::SeqCst) != self.seen
+    }
+
+    fn renew(&mut self) {
+        let now = self.generation.0.load(Ordering::SeqCst);
+        if now != self.seen {
+            self.rows.clear();
+            self.seen = now;
+        }
+    }
+}
+
+impl<K, V> CacheStorage for FreshStorage<K, V>
+where
+    K: Send + Sync + Clone + Eq + Hash + 'static,
+    V: Send + Sync + Clone + 'static,
+{
+    type Key = K;
+    type Value = V;
+
+    fn get(&mut self, key: &K) -> Option<&V> {
+        self.renew();
+        self.rows.get(key)
+    }
+
+    fn insert(&mut self, key: Cow<'_, K>, val: Cow<'_, V>) {
+        self.renew();
+        self.rows.insert(key.into_owned(), val.into_owned());
+    }
+
+    fn remove(&mut self, key: &K) {
+        self.rows.remove(key);
+    }
+
+    fn clear(&mut self) {
+        self.rows.clear();
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = (&'_ K, &'_ V)> + '_> {
+        if self.stale() {
+            return Box::new(std::iter::empty());
+        }
+        Box::new(self.rows.iter())
+    }
 }
 
 /// The `DataLoader` batches of one request, started when the request is idle.
@@ -72,32 +164,53 @@ impl Batches {
     pub async fn run<F: Future>(&self, request: F) -> F::Output {
         let mut request = pin!(request);
         let mut running = FuturesUnordered::new();
-        poll_fn(|cx| {
-            loop {
-                let flag = Arc::new(WokenFlag {
-                    woken: AtomicBool::new(false),
-                    outer: cx.waker().clone(),
-                });
-                let waker = Waker::from(flag.clone());
-                let mut inner = Context::from_waker(&waker);
-                // Hand finished batches' rows to their resolvers first, then resolve.
-                while let Poll::Ready(Some(())) = running.poll_next_unpin(&mut inner) {}
-                if let Poll::Ready(out) = request.as_mut().poll(&mut inner) {
-                    return Poll::Ready(out);
-                }
-                // Woken while being polled (a yield, or a batch that just finished): there is
-                // more to resolve first, and this task is already scheduled again.
-                if flag.woken.load(Ordering::SeqCst) {
-                    return Poll::Pending;
-                }
-                let queued = self.take();
-                if queued.is_empty() {
-                    return Poll::Pending;
-                }
-                running.extend(queued);
-            }
+        poll_fn(|cx| self.step(&mut running, cx, |inner| request.as_mut().poll(inner))).await
+    }
+
+    /// [`Batches::run`] for a stream of responses (a subscription): each item is resolved with
+    /// the batches its loaders queue.
+    pub fn drive<S>(self, stream: S) -> impl Stream<Item = S::Item> + Send + 'static
+    where
+        S: Stream + Send + Unpin + 'static,
+    {
+        let mut stream = stream;
+        let mut running = FuturesUnordered::new();
+        futures_util::stream::poll_fn(move |cx| {
+            self.step(&mut running, cx, |inner| stream.poll_next_unpin(inner))
         })
-        .await
+    }
+
+    /// Polls `poll` until it is ready or cannot go on without a batch, starting the batches
+    /// queued meanwhile.
+    fn step<T>(
+        &self,
+        running: &mut FuturesUnordered<BoxFuture<'static, ()>>,
+        cx: &mut Context<'_>,
+        mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        loop {
+            let flag = Arc::new(WokenFlag {
+                woken: AtomicBool::new(false),
+                outer: cx.waker().clone(),
+            });
+            let waker = Waker::from(flag.clone());
+            let mut inner = Context::from_waker(&waker);
+            // Hand finished batches' rows to their resolvers first, then resolve.
+            while let Poll::Ready(Some(())) = running.poll_next_unpin(&mut inner) {}
+            if let Poll::Ready(out) = poll(&mut inner) {
+                return Poll::Ready(out);
+            }
+            // Woken while being polled (a yield, or a batch that just finished): there is
+            // more to resolve first, and this task is already scheduled again.
+            if flag.woken.load(Ordering::SeqCst) {
+                return Poll::Pending;
+            }
+            let queued = self.take();
+            if queued.is_empty() {
+                return Poll::Pending;
+            }
+            running.extend(queued);
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod id;
 pub mod input;
 pub mod journey;
 pub mod limits;
+pub mod live;
 pub mod loaders;
 pub mod node;
 pub mod ownership;
@@ -21,9 +22,10 @@ pub mod team;
 pub mod token;
 
 use crate::domain::change::{Command, Writer};
+use crate::domain::feed::Feed;
 use crate::error::{AppError, AppResult};
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, EmptySubscription, MergedObject, ResultExt, Schema, SchemaBuilder};
+use async_graphql::{Context, MergedObject, ResultExt, Schema, SchemaBuilder};
 use futures_util::future::BoxFuture;
 use loaders::Loaders;
 use sea_orm::DatabaseConnection;
@@ -40,6 +42,7 @@ pub struct Query(
     token::TokenQuery,
     history::HistoryQuery,
     catalog::CatalogQuery,
+    live::LiveQuery,
 );
 
 /// Changing the catalog. Each mutation runs in one transaction and changes nothing when it fails.
@@ -55,22 +58,30 @@ pub struct Mutation(
     catalog::CatalogMutation,
 );
 
+pub use live::Subscription;
+
 /// The schema type served at `/graphql`.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema without runtime data: enough to print the SDL.
-pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     // No schema extensions: with one, async-graphql runs every resolved field through the
     // extension chain. Error codes and the access rule for mutations are applied by the HTTP
     // endpoint instead, where it runs each request.
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription)
 }
 
 /// The schema bound to a database, with the limits and introspection switch of `settings`.
 ///
 /// The limits here are async-graphql's own, a backstop behind the HTTP transport's guard, which
 /// checks every request before it reaches the schema and counts costs more strictly.
-pub fn build_schema(db: DatabaseConnection, settings: &crate::config::Settings) -> AppSchema {
+///
+/// Writes announce their commits to `feed`, which subscriptions follow.
+pub fn build_schema(
+    db: DatabaseConnection,
+    settings: &crate::config::Settings,
+    feed: &Feed,
+) -> AppSchema {
     let limits = limits::Limits::from_settings(settings);
     let mut builder = schema_builder()
         .limit_depth(limits.max_depth)
@@ -80,7 +91,12 @@ pub fn build_schema(db: DatabaseConnection, settings: &crate::config::Settings) 
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
-    builder.data(Writer::new(db.clone())).data(db).finish()
+    builder
+        .data(Writer::new(db.clone()).with_listener(feed.listener()))
+        .data(feed.clone())
+        .data(std::sync::Arc::new(live::MatrixMemo::default()))
+        .data(db)
+        .finish()
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.
@@ -96,7 +112,12 @@ pub fn db<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
 
 /// The `DataLoader` of the request.
 pub fn loader<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
-    ctx.data::<Loaders>()
+    if let Some(loaders) = ctx.data_opt::<Loaders>() {
+        return Ok(loaders);
+    }
+    // A subscription's: shared with the stream that advances its generation.
+    ctx.data::<std::sync::Arc<Loaders>>()
+        .map(|l| &**l)
         .map_err(|e| AppError::internal(e.message))
 }
 

@@ -3,11 +3,13 @@
 //! whole, whatever the number of clients. Connections beyond the cap wait in the system's
 //! accept queue until one closes.
 
+use axum::extract::connect_info::Connected;
+use axum::serve::IncomingStream;
 use axum::serve::Listener;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -29,10 +31,38 @@ impl Capped {
     }
 }
 
-/// An accepted connection, holding its slot until it closes.
+/// An accepted connection, holding its slot until it closes (or gives it back).
 pub struct CappedIo {
     io: TcpStream,
-    _slot: OwnedSemaphorePermit,
+    slot: Slot,
+}
+
+/// A connection's place under the cap. A connection upgraded to a WebSocket gives it back:
+/// what it holds from then on is bounded by the subscription caps instead.
+#[derive(Clone, Debug, Default)]
+pub struct Slot(Arc<Mutex<Option<OwnedSemaphorePermit>>>);
+
+impl Slot {
+    /// Gives the place back: the connection no longer counts against the cap.
+    pub fn release(&self) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+}
+
+/// What a handler knows of its connection: the peer's address, and its place under the cap.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    pub slot: Slot,
+}
+
+impl Connected<IncomingStream<'_, Capped>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, Capped>) -> Self {
+        Self {
+            addr: *stream.remote_addr(),
+            slot: stream.io().slot.clone(),
+        }
+    }
 }
 
 impl Listener for Capped {
@@ -47,7 +77,8 @@ impl Listener for Capped {
                 continue;
             };
             let (io, addr) = Listener::accept(&mut self.inner).await;
-            return (CappedIo { io, _slot: slot }, addr);
+            let slot = Slot(Arc::new(Mutex::new(Some(slot))));
+            return (CappedIo { io, slot }, addr);
         }
     }
 
@@ -115,5 +146,21 @@ mod tests {
         drop(first);
         let (_io, peer) = second.await;
         assert!(peer.ip().is_loopback());
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_gives_its_place_back_lets_another_in_while_it_stays_open() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut capped = Capped::new(listener, 1);
+        let _one = TcpStream::connect(addr).await.unwrap();
+        let (first, _) = capped.accept().await;
+        let _two = TcpStream::connect(addr).await.unwrap();
+        let mut second = std::pin::pin!(capped.accept());
+        assert!(futures_util::poll!(&mut second).is_pending());
+        first.slot.release();
+        let (_io, peer) = second.await;
+        assert!(peer.ip().is_loopback());
+        drop(first);
     }
 }

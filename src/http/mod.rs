@@ -15,6 +15,8 @@ pub mod graphiql;
 pub mod health;
 /// Request limits: depth, complexity, aliases, root fields, batches, URL and body size, deadline.
 pub mod limits;
+/// Subscriptions over WebSocket and Server-Sent Events.
+pub mod live;
 /// The memory budget of requests in flight.
 pub mod memory;
 /// Rate limiting per API token and per client.

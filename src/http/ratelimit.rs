@@ -1,6 +1,7 @@
 //! Rate limiting of `/graphql` per API token and per client address (GCRA via `governor`),
 //! answering `429` with `Retry-After` and a GraphQL error body.
 
+use super::connections::Peer;
 use crate::config::Settings;
 use crate::http::error_body::error_response;
 use crate::http::wire::negotiate;
@@ -129,10 +130,16 @@ pub async fn limit(
     if req.method() == Method::OPTIONS {
         return next.run(req).await;
     }
-    let address = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let extensions = req.extensions();
+    let address = extensions
+        .get::<ConnectInfo<Peer>>()
+        .map(|c| c.0.addr.ip())
+        .or_else(|| {
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        })
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let verdict = limiter.check(credential(req.headers()), address);
     match verdict {
         Ok(()) => next.run(req).await,

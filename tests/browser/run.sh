@@ -6,6 +6,8 @@
 #   clients.mjs             graphql-request, urql and Apollo Client run queries, mutations (with
 #                           an editor token made by `persona-graph token create`) and GET queries,
 #                           and surface BAD_USER_INPUT and UNAUTHENTICATED through their own APIs
+#   subscriptions.mjs       graphql-ws, graphql-sse and Apollo Client's GraphQLWsLink receive live
+#                           changes (resumed from a cursor, and ownership matrix updates)
 # and stops the server. Needs cargo, node/npm and /usr/bin/chromium (or CHROMIUM=...).
 set -euo pipefail
 
@@ -64,6 +66,9 @@ node "$here/graphql-http-audit.mjs" "$base/graphql" || status=1
 
 echo "--- GraphQL clients (graphql-request, urql, Apollo Client)"
 PERSONA_GRAPH_TOKEN="$editor_token" node "$here/clients.mjs" "$base/graphql" || status=1
+
+echo "--- subscription clients (graphql-ws, graphql-sse, Apollo Client over WebSocket)"
+PERSONA_GRAPH_TOKEN="$editor_token" node "$here/subscriptions.mjs" "$base/graphql" || status=1
 
 if [[ "$status" -ne 0 ]]; then
   echo "--- server log" >&2

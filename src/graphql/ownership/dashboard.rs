@@ -5,7 +5,7 @@ use super::{StageOwnership, Team};
 use crate::error::AppResult;
 use crate::graphql::enums::Responsibility;
 use crate::graphql::journey::{Journey, Stage};
-use crate::graphql::loaders::{JourneyById, PersonById, StageById, TeamById};
+use crate::graphql::loaders::{JourneyById, Loaders, PersonById, StageById, TeamById};
 use crate::graphql::pagination::one_of;
 use crate::graphql::{db, loader};
 use async_graphql::{Context, Object, Result, ResultExt, SimpleObject};
@@ -55,14 +55,24 @@ pub struct OwnershipGap {
     pub stage: Stage,
 }
 
-async fn matrix(
-    ctx: &Context<'_>,
-    db: &DatabaseConnection,
-    slug: &str,
-) -> AppResult<OwnershipMatrix> {
-    // Two statements: the stages joined with their journey, and the stages' ownerships joined
-    // with their teams and DRIs. The teams and DRIs go into the request's loader, so that the
-    // answer's `team` and `dri` fields are read from it.
+/// The rows an ownership matrix is made of, as read: the journey, its stages in order, and
+/// their ownerships with each one's team and DRI. Two snapshots are equal when nothing the
+/// matrix shows changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixRows {
+    journey: journey::Model,
+    stages: Vec<journey_stage::Model>,
+    owned: Vec<(
+        stage_ownership::Model,
+        Option<team::Model>,
+        Option<person::Model>,
+    )>,
+}
+
+/// Reads the matrix of journey `slug` (`NOT_FOUND` when there is none). Two statements: the
+/// stages joined with their journey, and the stages' ownerships joined with their teams and
+/// DRIs.
+pub async fn load_matrix(db: &DatabaseConnection, slug: &str) -> AppResult<MatrixRows> {
     let staged = journey_stage::Entity::find()
         .find_also_related(journey::Entity)
         .filter(journey::Column::Slug.eq(slug))
@@ -83,9 +93,24 @@ async fn matrix(
             stage_ownership::Column::StageId,
             stages.iter().map(|s| s.id),
         ))
+        .order_by_asc(stage_ownership::Column::Id)
         .all(db)
         .await?;
-    let loader = loader(ctx)?;
+    Ok(MatrixRows {
+        journey,
+        stages,
+        owned,
+    })
+}
+
+/// The matrix made of `rows`. The teams, DRIs and stages go into `loader`, so that the
+/// answer's `team`, `dri` and `stage` fields are read from it.
+pub async fn build_matrix(rows: MatrixRows, loader: &Loaders) -> OwnershipMatrix {
+    let MatrixRows {
+        journey,
+        stages,
+        owned,
+    } = rows;
     let mut teams: HashMap<i32, team::Model> = HashMap::new();
     let mut dris: HashMap<i32, person::Model> = HashMap::new();
     let mut owners = Vec::with_capacity(owned.len());
@@ -134,11 +159,20 @@ async fn matrix(
             })
         })
         .collect();
-    Ok(OwnershipMatrix {
+    OwnershipMatrix {
         journey: Journey(journey),
         stages: stages.into_iter().map(Stage).collect(),
         rows,
-    })
+    }
+}
+
+async fn matrix(
+    ctx: &Context<'_>,
+    db: &DatabaseConnection,
+    slug: &str,
+) -> AppResult<OwnershipMatrix> {
+    let rows = load_matrix(db, slug).await?;
+    Ok(build_matrix(rows, loader(ctx)?).await)
 }
 
 async fn gaps(

@@ -6,7 +6,8 @@ mod dashboard;
 mod mutation;
 
 pub use dashboard::{
-    OwnershipCell, OwnershipGap, OwnershipMatrix, OwnershipMatrixRow, OwnershipQuery,
+    MatrixRows, OwnershipCell, OwnershipGap, OwnershipMatrix, OwnershipMatrixRow, OwnershipQuery,
+    build_matrix, load_matrix,
 };
 pub use mutation::*;
 

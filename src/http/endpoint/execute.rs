@@ -43,7 +43,7 @@ async fn run(state: &GraphqlState, req: Request) -> Response {
 
 /// The answer to a mutation from a caller without an editor or admin token: the error of its
 /// first field, before any resolver runs (so it changes nothing).
-fn mutation_refusal(req: &mut Request, caller: &Caller) -> Option<Response> {
+pub fn mutation_refusal(req: &mut Request, caller: &Caller) -> Option<Response> {
     let operation_name = req.operation_name.clone();
     let doc = req.parsed_query().ok()?;
     let op = selected_operation(doc, operation_name.as_deref())?;

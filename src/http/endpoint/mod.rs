@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-pub use execute::tag_error_codes;
+pub use execute::{mutation_refusal, tag_error_codes};
 
 /// The most requests one batched POST may carry.
 pub const MAX_BATCH: usize = 10;
