@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         executing: Arc::new(tokio::sync::Semaphore::new(settings.max_executing.max(1))),
         last_used: crate::auth::LastUsed::default(),
         health: state.health.clone(),
+        feed: state.feed.clone(),
     };
     // `/graphql` answers every refusal as a GraphQL error body: the guard turns an oversized
     // body or a missed deadline into one, the rate limit refuses before the body is read.

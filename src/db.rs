@@ -257,7 +257,7 @@ pub async fn connect_lazy(url: &str, pool: &PoolSettings) -> Result<DatabaseConn
 /// all come up, the first applies the migrations and the others find them applied.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     if db.get_database_backend() != DbBackend::Postgres {
-        return Migrator::up(db, None).await;
+        return migrate_sqlite(db).await;
     }
     let pool = db.get_postgres_connection_pool();
     let mut lock = pool.acquire().await.map_err(sqlx_err)?;
@@ -276,6 +276,28 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
         lock.detach();
     }
     migrated
+}
+
+/// `SQLite` has no advisory lock: a process that meets another's half-applied migration (a
+/// table it is about to create already exists, or the file is locked) waits a moment and
+/// runs the migrator again, which finds what the other applied and goes on from there.
+async fn migrate_sqlite(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let mut tries = 0;
+    loop {
+        match Migrator::up(db, None).await {
+            Err(e) if tries < 100 && raced(&e) => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether `err` is what a migration racing another one meets.
+fn raced(err: &DbErr) -> bool {
+    let text = err.to_string();
+    text.contains("already exists") || text.contains("locked") || text.contains("UNIQUE")
 }
 
 /// The advisory lock key that serialises migrations (`persona-graph` in ASCII, truncated).

@@ -9,6 +9,11 @@
 //! after reading the same value. A response computed while a change commits is stored under the
 //! older value, which no request reads once the change is visible, so no request ever sees data
 //! older than it would have seen without the cache.
+//!
+//! On `PostgreSQL`, while the change feed is listening (every commit anywhere is announced to
+//! it within milliseconds, and this server's own commits before their responses are sent), a
+//! request uses the feed's generation instead, and asks the database nothing. When the
+//! listener drops, the feed says so and requests read the counter again until it is back.
 
 use axum::body::Bytes;
 use lru::LruCache;
@@ -71,6 +76,13 @@ impl ResponseCache {
     /// The catalog's current version: one indexed read of one row.
     pub async fn version(db: &DatabaseConnection) -> Result<i64, DbErr> {
         crate::catalog::export::version(db).await
+    }
+
+    /// The version of the catalog as the change feed last heard of it (see
+    /// `domain::feed::Feed::generation`), as a number no database version can be: negative,
+    /// so an entry stored under one kind is never taken for the other.
+    pub fn announced(generation: u64) -> i64 {
+        -1 - i64::try_from(generation).unwrap_or(i64::MAX - 1)
     }
 
     /// The body cached for `key` at catalog `version`, if any.

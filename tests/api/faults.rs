@@ -325,6 +325,32 @@ async fn a_stopped_database_fails_requests_fast_and_the_service_recovers_by_itse
     let service = Arc::new(Service::spawn(&pg.url()).await);
 
     assert_eq!(service.ready().await.0, 200);
+    // A subscriber that follows every persona change through the outage.
+    let addr: std::net::SocketAddr = service.base.trim_start_matches("http://").parse().unwrap();
+    let (_, _, cursor) = service.post("{ changeCursor }", json!({})).await;
+    let mut ws = crate::live::Ws::connect(addr, None).await;
+    ws.subscribe(
+        "s",
+        crate::live::CHANGES,
+        json!({ "after": cursor["data"]["changeCursor"], "subjects": ["PERSONA"] }),
+    )
+    .await;
+    let heard = tokio::spawn(async move {
+        let mut keys = Vec::new();
+        loop {
+            let p = ws.next().await;
+            let key = p["data"]["catalogChanges"]["subjectKey"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let last = key == "after-the-outage";
+            keys.push(key);
+            if last {
+                return keys;
+            }
+        }
+    });
+
     let (status, _, body) = service.post(CREATE, create("before-the-outage")).await;
     assert!(status == 200 && body.get("errors").is_none(), "{body:#}");
 
@@ -473,6 +499,24 @@ async fn a_stopped_database_fails_requests_fast_and_the_service_recovers_by_itse
     }
     let (status, _, body) = service.post(CREATE, create("after-the-outage")).await;
     assert!(status == 200 && body.get("errors").is_none(), "{body:#}");
+
+    // The subscriber heard of every change, before, during and after the outage, once each.
+    let keys = tokio::time::timeout(Duration::from_secs(30), heard)
+        .await
+        .expect("the subscriber hears the last change")
+        .unwrap();
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        keys.len(),
+        "a change delivered twice: {keys:?}"
+    );
+    assert_eq!(keys[0], "before-the-outage");
+    for slug in &created {
+        assert!(keys.contains(slug), "the subscriber missed {slug}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,6 +27,7 @@ mod indexes;
 mod journeys;
 mod layers;
 mod limits;
+mod live;
 mod memory;
 mod nested_connections;
 mod nested_reads;

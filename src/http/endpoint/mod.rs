@@ -47,6 +47,9 @@ pub struct GraphqlState {
     pub health: crate::db::Health,
     /// What requests in flight may hold; the parsed form of a body is charged here.
     pub memory: Arc<super::memory::MemoryBudget>,
+    /// The change feed: while it hears every change as it commits, the response cache asks
+    /// it, not the database, whether the catalog changed.
+    pub feed: crate::domain::feed::Feed,
 }
 
 /// What the response cache may answer for `batch` from `caller`: single requests of callers
@@ -95,6 +98,9 @@ async fn respond(
     // An unreachable database answers at once (rather than again when the request runs);
     // any other failure to read the version lets the request run uncached.
     let version = match &key {
+        Some(_) if state.feed.listening() => {
+            Some(ResponseCache::announced(state.feed.generation()))
+        }
         Some(_) => match ResponseCache::version(&state.db).await {
             Ok(v) => Some(v),
             Err(e) => {

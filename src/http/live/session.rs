@@ -120,11 +120,20 @@ impl Session {
                         continue;
                     }
                     let header = lock(&self.credentials).clone();
-                    if let Err(AuthFailure::Access(e)) =
-                        auth::authenticate(&state.db, &state.last_used, header.as_deref()).await
-                    {
-                        self.end(FORBIDDEN, e.to_string());
-                        return;
+                    // Checked until the database answers: a revocation is never let pass.
+                    loop {
+                        match auth::authenticate(&state.db, &state.last_used, header.as_deref())
+                            .await
+                        {
+                            Ok(_) => break,
+                            Err(AuthFailure::Access(e)) => {
+                                self.end(FORBIDDEN, e.to_string());
+                                return;
+                            }
+                            Err(AuthFailure::Internal(_)) => {
+                                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                            }
+                        }
                     }
                 }
             }
