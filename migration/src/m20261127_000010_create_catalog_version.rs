@@ -56,7 +56,7 @@ pub(crate) fn triggers_for(backend: DbBackend, table: &str) -> Vec<String> {
 }
 
 /// The PostgreSQL trigger function: one bump per transaction, however many rows it changed.
-const PG_FUNCTION: &str = "
+pub(crate) const PG_FUNCTION: &str = "
 CREATE FUNCTION bump_catalog_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF current_setting('persona_graph.catalog_version_bumped', true) IS DISTINCT FROM

@@ -54,19 +54,6 @@ BEGIN
 END
 $$";
 
-/// The function as the previous migration made it, for `down`.
-const PG_FUNCTION_BEFORE: &str = "
-CREATE OR REPLACE FUNCTION bump_catalog_version() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF current_setting('persona_graph.catalog_version_bumped', true) IS DISTINCT FROM
-     txid_current()::text THEN
-    UPDATE catalog_version SET version = version + 1 WHERE id = 1;
-    PERFORM set_config('persona_graph.catalog_version_bumped', txid_current()::text, true);
-  END IF;
-  RETURN NULL;
-END
-$$";
-
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
 
@@ -121,7 +108,15 @@ impl MigrationTrait for Migration {
         if manager.get_database_backend() == DbBackend::Postgres {
             db.execute_unprepared("DROP TRIGGER IF EXISTS catalog_version_api_token ON api_token")
                 .await?;
-            db.execute_unprepared(PG_FUNCTION_BEFORE).await?;
+            // The function as the previous migration made it.
+            db.execute_unprepared(
+                &super::m20261127_000010_create_catalog_version::PG_FUNCTION.replacen(
+                    "CREATE FUNCTION",
+                    "CREATE OR REPLACE FUNCTION",
+                    1,
+                ),
+            )
+            .await?;
         }
         db.execute_unprepared("DROP INDEX IF EXISTS ix_audit_event_txn")
             .await?;

@@ -35,7 +35,14 @@ async fn execute(state: &GraphqlState, mut req: Request, caller: &Caller) -> Res
 /// Executes one request with its own `DataLoader`, and gives async-graphql's errors their codes.
 async fn run(state: &GraphqlState, req: Request) -> Response {
     let batches = Batches::default();
-    let req = req.data(loaders(state.db.clone(), &batches));
+    let mut req = req.data(loaders(state.db.clone(), &batches));
+    // `changeCursor` is read before anything else of the request, so a snapshot read with it
+    // shows nothing committed after the cursor that a subscription from it would not replay.
+    if req.query.contains("changeCursor")
+        && let Ok(cursor) = state.feed.cursor().await
+    {
+        req = req.data(crate::graphql::live::CursorAtStart(cursor));
+    }
     let mut resp = batches.run(state.schema.execute(req)).await;
     tag_error_codes(&mut resp);
     resp
