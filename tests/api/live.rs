@@ -261,7 +261,7 @@ async fn a_bad_cursor_or_an_unknown_journey_is_an_error_with_a_code() {
 }
 
 #[tokio::test]
-async fn a_subscription_needs_a_valid_token_where_reads_do() {
+async fn a_subscription_needs_a_valid_token_and_ends_when_it_is_revoked() {
     let app = TestApp::spawn_with(Settings {
         reads_require_token: true,
         ..Settings::default()
@@ -293,6 +293,17 @@ async fn a_subscription_needs_a_valid_token_where_reads_do() {
             break;
         }
     }
+    // Revoked while subscribed: the session ends with 4403.
+    let body = app
+        .gql(
+            r#"mutation { revokeApiToken(input: { name: "watcher" }) { token { name } } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let (code, reason) = ws.closed().await;
+    assert_eq!(code, 4403, "{reason}");
+    assert!(reason.contains("revoked"), "{reason}");
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use super::LiveState;
 use crate::auth::{self, AuthFailure, Caller};
-use crate::domain::feed::Feed;
+use crate::domain::feed::{Feed, Position};
 use entity::audit_event::AuditSubject;
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -19,6 +19,9 @@ pub struct Session {
     caller: Mutex<Caller>,
     /// The `Authorization` value the caller signed in with, to check again.
     credentials: Mutex<Option<Vec<u8>>>,
+    /// The change log's place just before the credentials were checked: every change to
+    /// tokens committed after the check lies after it.
+    checked_at: Mutex<Option<Position>>,
     /// Subscriptions open in this session.
     pub(super) subscriptions: AtomicUsize,
     /// Why the session must end: a close code and reason.
@@ -37,6 +40,16 @@ impl Session {
     /// Signs the caller in with an `Authorization` value (none: anonymous). The refusal is a
     /// message for the client: bad credentials, or none where reads require a token.
     pub async fn sign_in(&self, state: &LiveState, header: Option<Vec<u8>>) -> Result<(), String> {
+        // Read before the check, so that a revocation committed after it cannot be missed (one
+        // committed before it fails the check itself).
+        let checked_at = if header.is_some() {
+            match state.feed.cursor().await {
+                Ok(at) => Some(at),
+                Err(e) => return Err(e.to_string()),
+            }
+        } else {
+            None
+        };
         let caller = match auth::authenticate(&state.db, &state.last_used, header.as_deref()).await
         {
             Ok(Caller::Anonymous) if state.reads_require_token => {
@@ -51,6 +64,7 @@ impl Session {
         };
         *lock(&self.caller) = caller;
         *lock(&self.credentials) = header;
+        *lock(&self.checked_at) = checked_at;
         self.in_.store(true, Ordering::SeqCst);
         self.signed_in.notify_one();
         Ok(())
@@ -94,7 +108,8 @@ impl Session {
         let Caller::Token(principal) = self.caller() else {
             return std::future::pending().await;
         };
-        let mut changes = Box::pin(feed.follow(None));
+        let from = *lock(&self.checked_at);
+        let mut changes = Box::pin(feed.follow(from));
         let expiry = async {
             match principal.expires_at {
                 Some(at) => {
