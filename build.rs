@@ -1,7 +1,8 @@
-//! Build script: installs the `GraphiQL`, React and React DOM builds pinned by
-//! `graphiql/package-lock.json` with `npm ci` and embeds them into the binary, so `/graphiql`
-//! works with no internet. Without npm (or with `PERSONA_GRAPH_NO_NPM=1`) the build still
-//! succeeds and the page falls back to the same pinned versions on a CDN.
+//! Build script: installs the `GraphiQL`, React and React DOM builds (for `/graphiql`) and the
+//! `graphql-ws` client (for `/dashboard`) pinned by `graphiql/package-lock.json` with `npm ci`
+//! and embeds them into the binary, so both pages work with no internet. Without npm (or with
+//! `PERSONA_GRAPH_NO_NPM=1`) the build still succeeds and the pages fall back to the same
+//! pinned versions on a CDN.
 
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -10,13 +11,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use std::{env, fs};
 
-/// The npm packages whose browser builds the page loads, and the files it needs from each.
-/// Order matters: the page loads scripts in this order (React before React DOM before `GraphiQL`).
+/// The npm packages whose browser builds the pages load, and the files they need from each.
+/// Order matters: `GraphiQL` loads its scripts in this order (React before React DOM before
+/// `GraphiQL`); the dashboard loads `graphql-ws`.
 const ASSETS: &[(&str, &str)] = &[
     ("graphiql", "graphiql.min.css"),
     ("react", "umd/react.production.min.js"),
     ("react-dom", "umd/react-dom.production.min.js"),
     ("graphiql", "graphiql.min.js"),
+    ("graphql-ws", "umd/graphql-ws.min.js"),
 ];
 
 /// How long `npm ci` may run: a machine whose network drops packets silently would otherwise

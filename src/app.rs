@@ -45,6 +45,8 @@ pub struct AppState {
     /// Ends subscriptions when the server shuts down.
     pub closing: Closing,
     closing_seen: tokio::sync::watch::Receiver<bool>,
+    /// Answers to read requests, kept while the catalog does not change.
+    pub responses: Arc<ResponseCache>,
 }
 
 impl AppState {
@@ -59,7 +61,9 @@ impl AppState {
         let (closing, closing_seen) = Closing::new();
         let schema = build_schema(db.clone(), &settings, &feed);
         let guard = Arc::new(Guard::new(&settings, &schema.sdl()));
+        let responses = Arc::new(ResponseCache::new(settings.response_cache_bytes));
         Self {
+            responses,
             db,
             schema,
             settings: Arc::new(settings),
@@ -79,7 +83,9 @@ impl AppState {
     }
 }
 
-/// The service's routes: `/graphql`, `/graphiql`, `/health`, `/ready`.
+/// The service's routes: `/graphql`, `/graphiql`, `/`, `/dashboard`, `/schema.graphql`,
+/// `/health`, `/ready` and (unless it has an address of its own) `/metrics`; every request
+/// gets a request id, an access-log line and its metrics (`crate::http::observe`).
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let memory = Arc::new(MemoryBudget::new(
@@ -93,7 +99,7 @@ pub fn router(state: AppState) -> Router {
         db: state.db.clone(),
         guard: state.guard.clone(),
         reads_require_token: settings.reads_require_token,
-        responses: Arc::new(ResponseCache::new(settings.response_cache_bytes)),
+        responses: state.responses.clone(),
         executing: Arc::new(tokio::sync::Semaphore::new(settings.max_executing.max(1))),
         last_used: crate::auth::LastUsed::default(),
         health: state.health.clone(),
@@ -121,6 +127,12 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ready))
         .with_state((state.db.clone(), state.health.clone()))
         .merge(graphiql::router())
+        .merge(crate::http::dashboard::router(state.schema.sdl()))
+        .merge(if settings.metrics_on_main {
+            metrics_router(&state)
+        } else {
+            Router::new()
+        })
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -131,7 +143,19 @@ pub fn router(state: AppState) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     };
-    router.layer(TraceLayer::new_for_http())
+    router
+        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(crate::http::observe::observe))
+}
+
+/// The `/metrics` route alone, for an address of its own (`METRICS_BIND`).
+pub fn metrics_router(state: &AppState) -> Router {
+    crate::http::metrics::router(crate::http::metrics::MetricsState {
+        db: state.db.clone(),
+        feed: state.feed.clone(),
+        responses: state.responses.clone(),
+        token: state.settings.metrics_token.as_deref().map(Arc::from),
+    })
 }
 
 /// What the subscription transports share.

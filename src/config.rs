@@ -203,6 +203,14 @@ pub struct ServeArgs {
     /// (WebSocket close code 1013: reconnect and resume from the last cursor).
     #[arg(long, env = "SUBSCRIPTION_SEND_TIMEOUT_SECS", default_value_t = 5)]
     pub subscription_send_timeout_secs: u64,
+    /// Serve `/metrics` on this address only (for example `127.0.0.1:9464`, reachable by the
+    /// scraper but not the public); when unset, `/metrics` is on the main address.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+    /// A secret that scrapes of `/metrics` must send as `Authorization: Bearer <secret>`;
+    /// when unset, `/metrics` needs none.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl ServeArgs {
@@ -237,6 +245,8 @@ impl ServeArgs {
             subscription_send_timeout: Duration::from_secs(
                 self.subscription_send_timeout_secs.max(1),
             ),
+            metrics_on_main: self.metrics_bind.is_none(),
+            metrics_token: self.metrics_token.clone().filter(|t| !t.is_empty()),
         }
     }
 }
@@ -288,6 +298,10 @@ pub struct Settings {
     pub subscription_keepalive: Duration,
     /// Longest a subscriber may take to accept one message before it is cut off.
     pub subscription_send_timeout: Duration,
+    /// Whether the main router serves `/metrics` (not when it has an address of its own).
+    pub metrics_on_main: bool,
+    /// The bearer secret a scrape of `/metrics` must carry, if any.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -316,6 +330,8 @@ impl Default for Settings {
             max_subscriptions_per_connection: 100,
             subscription_keepalive: Duration::from_secs(15),
             subscription_send_timeout: Duration::from_secs(5),
+            metrics_on_main: true,
+            metrics_token: None,
         }
     }
 }

@@ -59,7 +59,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// acquire timeout. A connection in steady use is not pinged before each statement: that
 /// would add a round trip to every statement.
 pub async fn connect_with(url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
-    Database::connect(options(url, pool)).await
+    let mut conn = Database::connect(options(url, pool)).await?;
+    // Statements per request, for the metrics.
+    conn.set_metric_callback(|_| crate::metrics::statement_ran());
+    Ok(conn)
 }
 
 /// The pool options of [`connect_with`].
@@ -247,7 +250,9 @@ async fn probe(url: &str) -> Result<(), sqlx::Error> {
 pub async fn connect_lazy(url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
     let mut opts = options(url, pool);
     opts.connect_lazy(true);
-    Database::connect(opts).await
+    let mut conn = Database::connect(opts).await?;
+    conn.set_metric_callback(|_| crate::metrics::statement_ran());
+    Ok(conn)
 }
 
 /// Applies every pending migration.

@@ -121,6 +121,12 @@ impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         match crate::db::failure(&err) {
             crate::db::Failure::Unavailable => {
+                if matches!(
+                    err,
+                    DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout)
+                ) {
+                    crate::metrics::METRICS.pool_timeouts.inc();
+                }
                 tracing::warn!(cause = %err, "database unavailable");
                 Self::Unavailable
             }

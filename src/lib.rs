@@ -25,5 +25,7 @@ pub mod generate;
 pub mod graphql;
 /// The HTTP transport: `/graphql`, GraphiQL, `/health` `/ready`, limits, rate limit, cache.
 pub mod http;
+/// The process's metrics, exposed at `/metrics`.
+pub mod metrics;
 /// `token`: create, list and revoke API tokens from the command line.
 pub mod token_cli;

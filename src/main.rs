@@ -93,6 +93,21 @@ async fn main() -> anyhow::Result<()> {
             let grace = settings.shutdown_grace;
             let max_connections = settings.max_connections;
             let state = app::AppState::with_settings(conn, settings).with_health(health);
+            if let Some(bind) = args.metrics_bind {
+                let listener = tokio::net::TcpListener::bind(bind)
+                    .await
+                    .with_context(|| format!("binding {bind} for /metrics"))?;
+                tracing::info!(
+                    "metrics at http://{}/metrics",
+                    listener.local_addr().unwrap_or(bind)
+                );
+                let metrics = app::metrics_router(&state);
+                tokio::spawn(async move {
+                    if let Err(e) = app::serve(listener, metrics, std::future::pending()).await {
+                        tracing::error!(error = %e, "the /metrics listener stopped");
+                    }
+                });
+            }
             // Subscriptions end as the shutdown begins: they would never finish by themselves.
             let closing = state.closing.clone();
             let shutdown = async move {

@@ -56,6 +56,13 @@ pub fn error_response(
     headers: &[(HeaderName, HeaderValue)],
 ) -> HttpResponse {
     let mut resp = body_response(status, media, body(vec![server_error(code, message)]));
+    crate::http::observe::Outcome::add(
+        &mut resp,
+        crate::http::observe::Outcome {
+            codes: vec![code.to_owned()],
+            ..Default::default()
+        },
+    );
     for (name, value) in headers {
         resp.headers_mut().insert(name.clone(), value.clone());
     }

@@ -1,7 +1,7 @@
-//! The GraphiQL page at `/graphiql` and its assets at `/graphiql/assets/...`: GraphiQL, React and
-//! React DOM as pinned by `graphiql/package-lock.json`, embedded at build time by `build.rs`, so
-//! the page works with no internet. A build made without npm points the page at the same pinned
-//! versions on a CDN instead.
+//! The GraphiQL page at `/graphiql` and the browser assets at `/graphiql/assets/...`: GraphiQL,
+//! React and React DOM for this page, and the `graphql-ws` client for the dashboard, as pinned by
+//! `graphiql/package-lock.json`, embedded at build time by `build.rs`, so the pages work with no
+//! internet. A build made without npm points the pages at the same pinned versions on a CDN.
 
 use axum::Router;
 use axum::extract::Path;
@@ -29,6 +29,31 @@ pub use generated::{ASSETS, EMBEDDED, FALLBACK_REASON};
 pub const ASSETS_PREFIX: &str = "/graphiql/assets/";
 /// Where the page loads the assets from when the build could not embed them.
 pub const CDN_PREFIX: &str = "https://unpkg.com/";
+
+/// The packages the dashboard loads rather than `GraphiQL`.
+const DASHBOARD_PACKAGES: &[&str] = &["graphql-ws"];
+
+/// The package an asset path (`package@version/file`) belongs to.
+fn package_of(path: &str) -> &str {
+    path.split_once('@').map_or(path, |(p, _)| p)
+}
+
+/// The assets the `GraphiQL` page loads, in load order.
+pub fn page_assets() -> impl Iterator<Item = &'static Asset> {
+    ASSETS
+        .iter()
+        .filter(|a| !DASHBOARD_PACKAGES.contains(&package_of(a.path)))
+}
+
+/// Where a page loads the file `file` of package `package` from: the embedded copy, or the same
+/// pinned version on a CDN when the build could not embed it.
+pub fn asset_url(package: &str, file: &str) -> Option<String> {
+    let asset = ASSETS
+        .iter()
+        .find(|a| package_of(a.path) == package && a.path.ends_with(file))?;
+    let prefix = if EMBEDDED { ASSETS_PREFIX } else { CDN_PREFIX };
+    Some(format!("{prefix}{}", asset.path))
+}
 
 /// The example that opens in the first tab: who owns each stage of the buyer journey.
 pub const OWNERSHIP_MATRIX_EXAMPLE: &str = r#"# Who owns each stage of the buyer journey?
@@ -102,7 +127,7 @@ fn render_page() -> String {
     let prefix = if EMBEDDED { ASSETS_PREFIX } else { CDN_PREFIX };
     let mut styles = String::new();
     let mut scripts = String::new();
-    for asset in ASSETS {
+    for asset in page_assets() {
         if is_css(asset.path) {
             styles.push_str(&format!(
                 "    <link rel=\"stylesheet\" href=\"{prefix}{}\">\n",

@@ -144,6 +144,7 @@ pub async fn limit(
     match verdict {
         Ok(()) => next.run(req).await,
         Err(wait) => {
+            crate::metrics::METRICS.rate_limited.inc();
             let retry = retry_after(wait);
             let message = format!(
                 "too many requests: each API token (or, without one, each client) may make {} requests a second on average, {} at once; retry after {} s",

@@ -1,5 +1,6 @@
-//! The dashboard queries over the seed catalog: `ownershipMatrix` (teams x stages) and
-//! `ownershipGaps` (stages without an ACCOUNTABLE owner).
+//! The dashboard queries over the seed catalog: `ownershipMatrix` (teams x stages),
+//! `journeyHealth` (gaps, unstaffed stages, handoffs, team loads) and `ownershipGaps` (stages
+//! without an ACCOUNTABLE owner).
 
 use crate::helpers::{TestApp, error_code};
 use chrono::Utc;
@@ -249,4 +250,152 @@ async fn the_gap_closes_once_the_stage_has_an_accountable_owner() {
         )),
         "A"
     );
+}
+
+const HEALTH: &str = r"query($j: String!) {
+  journeyHealth(journey: $j) {
+    journey { slug }
+    stageCount gapCount unstaffedCount handoffCount
+    stagesWithoutAccountable { key }
+    stagesWithoutResponsible { key }
+    handoffs { from { key } to { key } fromTeams { slug } toTeams { slug } }
+    teamLoads { team { slug } accountable responsible }
+  }
+}";
+
+fn keys(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["key"].as_str().or_else(|| x["slug"].as_str()).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_buyer_journeys_health_counts_its_unstaffed_stage_handoffs_and_team_loads() {
+    let app = TestApp::seeded().await;
+    let h = app.data(HEALTH, json!({ "j": "buyer-journey" })).await["journeyHealth"].clone();
+    assert_eq!(h["journey"]["slug"], "buyer-journey");
+    assert_eq!(h["stageCount"], 9);
+    assert_eq!(h["gapCount"], 0);
+    assert_eq!(keys(&h["stagesWithoutAccountable"]), Vec::<&str>::new());
+    // Commit has an ACCOUNTABLE owner but nobody RESPONSIBLE.
+    assert_eq!(h["unstaffedCount"], 1);
+    assert_eq!(keys(&h["stagesWithoutResponsible"]), ["commit"]);
+    // Where the RESPONSIBLE teams change between two worked stages (commit, unstaffed, is
+    // no handoff on either side).
+    let handoffs: Vec<(&str, &str, Vec<&str>, Vec<&str>)> = h["handoffs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["from"]["key"].as_str().unwrap(),
+                x["to"]["key"].as_str().unwrap(),
+                keys(&x["fromTeams"]),
+                keys(&x["toTeams"]),
+            )
+        })
+        .collect();
+    assert_eq!(h["handoffCount"], 6);
+    assert_eq!(
+        handoffs[0],
+        (
+            "problem-awareness",
+            "engage",
+            vec!["growth-marketing", "brand-comms"],
+            vec!["account-executives"]
+        )
+    );
+    assert_eq!(
+        handoffs.iter().map(|h| h.0).collect::<Vec<_>>(),
+        [
+            "problem-awareness",
+            "engage",
+            "qualify",
+            "onboard",
+            "adopt",
+            "nurture-expand"
+        ]
+    );
+    // The most loaded first: account executives are ACCOUNTABLE for 3 stages and
+    // RESPONSIBLE for 3; technical advisors 3 and 1; customer engineering 1 and 1; digital
+    // success 0 and 2.
+    let loads: Vec<(&str, i64, i64)> = h["teamLoads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["team"]["slug"].as_str().unwrap(),
+                l["accountable"].as_i64().unwrap(),
+                l["responsible"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        loads[..4],
+        [
+            ("account-executives", 3, 3),
+            ("technical-advisors", 3, 1),
+            ("customer-engineering", 1, 1),
+            ("digital-success", 0, 2),
+        ]
+    );
+    // Every team with an ownership in the journey is listed, the C/I-only ones with none.
+    assert_eq!(loads.len(), BUYER_MATRIX.len());
+    assert!(loads.contains(&("exec-team", 0, 0)), "{loads:?}");
+}
+
+#[tokio::test]
+async fn the_dev_journeys_health_names_its_gap_and_the_matrix_carries_the_same_health() {
+    let app = TestApp::seeded().await;
+    let h = app.data(HEALTH, json!({ "j": "dev-journey" })).await["journeyHealth"].clone();
+    assert_eq!(h["gapCount"], 1);
+    assert_eq!(keys(&h["stagesWithoutAccountable"]), ["advocate-expand"]);
+    assert_eq!(h["unstaffedCount"], 0);
+    assert_eq!(h["handoffCount"], 2);
+    let m = app
+        .data(
+            r#"query { ownershipMatrix(journey: "dev-journey") { health { gapCount stagesWithoutAccountable { key } handoffCount } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        m["ownershipMatrix"]["health"],
+        json!({ "gapCount": 1, "stagesWithoutAccountable": [{ "key": "advocate-expand" }], "handoffCount": 2 })
+    );
+    // Closing the gap through the API shows in the health at once.
+    app.data(
+        r#"mutation { assignStageOwner(input: { journey: "dev-journey", stage: "advocate-expand", team: "growth-marketing", responsibility: ACCOUNTABLE }) { ownership { id } } }"#,
+        json!({}),
+    )
+    .await;
+    let h = app.data(HEALTH, json!({ "j": "dev-journey" })).await["journeyHealth"].clone();
+    assert_eq!(h["gapCount"], 0);
+    let growth = h["teamLoads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["team"]["slug"] == "growth-marketing")
+        .cloned()
+        .unwrap();
+    assert_eq!(growth["accountable"], 2);
+}
+
+#[tokio::test]
+async fn the_health_of_an_unknown_journey_is_not_found_and_costs_the_same_for_any_journey() {
+    let app = TestApp::seeded().await;
+    let body = app.gql(HEALTH, json!({ "j": "no-such-journey" })).await;
+    assert_eq!(error_code(&body), "NOT_FOUND", "{body:#}");
+    app.reset_statements();
+    app.data(HEALTH, json!({ "j": "dev-journey" })).await;
+    let dev = app.statements();
+    app.reset_statements();
+    app.data(HEALTH, json!({ "j": "buyer-journey" })).await;
+    let buyer = app.statements();
+    // The stages and their ownerships, however many (plus the cache's version check where
+    // the change feed does not announce changes).
+    assert_eq!(dev, buyer);
+    assert!(buyer <= 3, "{:#?}", app.statement_texts());
 }

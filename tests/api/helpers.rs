@@ -150,6 +150,7 @@ impl TestApp {
         // Checking a request's token (and noting when it was used) is not part of what a
         // query costs the catalog, which is what the tests count.
         conn.set_metric_callback(move |info| {
+            persona_graph::metrics::statement_ran();
             let sql = &info.statement.sql;
             if !sql.contains("api_token") && !sql.contains("/* change feed */") {
                 counter.fetch_add(1, Ordering::SeqCst);

@@ -32,6 +32,7 @@ mod memory;
 mod nested_connections;
 mod nested_reads;
 mod node;
+mod operations;
 mod ownership;
 mod pagination;
 mod personas;

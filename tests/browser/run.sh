@@ -8,6 +8,10 @@
 #                           and surface BAD_USER_INPUT and UNAUTHENTICATED through their own APIs
 #   subscriptions.mjs       graphql-ws, graphql-sse and Apollo Client's GraphQLWsLink receive live
 #                           changes (resumed from a cursor, and ownership matrix updates)
+#   dashboard.mjs           headless Chromium, network cut off: the landing page and /dashboard
+#                           (the buyer journey's letters in the right cells, its health, the
+#                           gaps, a live edit, reconnecting, keyboard, CSV, persona filter,
+#                           narrow and print layouts); screenshots in $ARTIFACTS_DIR
 # and stops the server. Needs cargo, node/npm and /usr/bin/chromium (or CHROMIUM=...).
 set -euo pipefail
 
@@ -69,6 +73,10 @@ PERSONA_GRAPH_TOKEN="$editor_token" node "$here/clients.mjs" "$base/graphql" || 
 
 echo "--- subscription clients (graphql-ws, graphql-sse, Apollo Client over WebSocket)"
 PERSONA_GRAPH_TOKEN="$editor_token" node "$here/subscriptions.mjs" "$base/graphql" || status=1
+
+echo "--- the ownership dashboard in headless Chromium, network cut off (edits the catalog: last)"
+ARTIFACTS_DIR="${ARTIFACTS_DIR:-$target_dir/artifacts}" PERSONA_GRAPH_TOKEN="$editor_token" \
+  node "$here/dashboard.mjs" "$base" || status=1
 
 if [[ "$status" -ne 0 ]]; then
   echo "--- server log" >&2

@@ -5,6 +5,8 @@
 //! one when they leave it ([`clear_dris`]). Every change to a stage's owners is a change to the
 //! stage's journey, which gets a new version.
 
+pub mod health;
+
 use super::audit::{Subject, snapshot_with};
 use super::change::{Aggregate, Change, Command};
 use super::types::ShortText;

@@ -1,6 +1,8 @@
-//! The ownership dashboards: who owns each stage of a journey (`ownershipMatrix`), and which
-//! stages have no ACCOUNTABLE owner (`ownershipGaps`). Reads only.
+//! The ownership dashboards: who owns each stage of a journey (`ownershipMatrix`), how healthy
+//! that ownership is (`journeyHealth`, also the matrix's `health`), and which stages have no
+//! ACCOUNTABLE owner (`ownershipGaps`). Reads only.
 
+use super::health::JourneyHealth;
 use super::{StageOwnership, Team};
 use crate::error::AppResult;
 use crate::graphql::enums::Responsibility;
@@ -24,6 +26,8 @@ pub struct OwnershipMatrix {
     pub stages: Vec<Stage>,
     /// One row per team with a responsibility in the journey, by team name.
     pub rows: Vec<OwnershipMatrixRow>,
+    /// The journey's ownership health: gaps, unstaffed stages, handoffs, each team's load.
+    pub health: JourneyHealth,
 }
 
 /// One team's responsibilities across the stages of a journey.
@@ -69,6 +73,17 @@ pub struct MatrixRows {
     )>,
 }
 
+impl MatrixRows {
+    /// The ownership health of the journey these rows show.
+    fn health(&self) -> JourneyHealth {
+        JourneyHealth::new(
+            &self.journey,
+            &self.stages,
+            self.owned.iter().map(|(o, t, _)| (o, t.as_ref())),
+        )
+    }
+}
+
 /// Reads the matrix of journey `slug` (`NOT_FOUND` when there is none). Two statements: the
 /// stages joined with their journey, and the stages' ownerships joined with their teams and
 /// DRIs.
@@ -106,6 +121,7 @@ pub async fn load_matrix(db: &DatabaseConnection, slug: &str) -> AppResult<Matri
 /// The matrix made of `rows`. The teams, DRIs and stages go into `loader`, so that the
 /// answer's `team`, `dri` and `stage` fields are read from it.
 pub async fn build_matrix(rows: MatrixRows, loader: &Loaders) -> OwnershipMatrix {
+    let health = rows.health();
     let MatrixRows {
         journey,
         stages,
@@ -163,6 +179,7 @@ pub async fn build_matrix(rows: MatrixRows, loader: &Loaders) -> OwnershipMatrix
         journey: Journey(journey),
         stages: stages.into_iter().map(Stage).collect(),
         rows,
+        health,
     }
 }
 
@@ -237,6 +254,17 @@ impl OwnershipQuery {
         #[graphql(desc = "The journey's slug.")] journey: String,
     ) -> Result<OwnershipMatrix> {
         matrix(ctx, db(ctx).extend()?, &journey).await.extend()
+    }
+
+    /// The ownership health of a journey: stages without an ACCOUNTABLE owner, stages without
+    /// a RESPONSIBLE team, handoffs between teams, and each team's load.
+    async fn journey_health(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The journey's slug.")] journey: String,
+    ) -> Result<JourneyHealth> {
+        let rows = load_matrix(db(ctx).extend()?, &journey).await.extend()?;
+        Ok(rows.health())
     }
 
     /// Stages without an ACCOUNTABLE owner, across all journeys or in one.

@@ -1,8 +1,10 @@
 //! Who owns what: the `StageOwnership` and `TeamAlignment` objects here, the dashboard
-//! queries `ownershipMatrix` and `ownershipGaps` in `dashboard`, and the mutations (handing
+//! queries `ownershipMatrix`, `journeyHealth` and `ownershipGaps` in `dashboard` (the health
+//! objects in `health`), and the mutations (handing
 //! commands to `domain::ownership` and `domain::alignment`) in `mutation`.
 
 mod dashboard;
+mod health;
 mod mutation;
 
 pub use dashboard::{

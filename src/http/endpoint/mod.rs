@@ -5,12 +5,14 @@
 mod execute;
 
 use super::error_body::{self, error_response};
+use super::observe::Outcome;
 use super::response_cache::{Key, ResponseCache};
 use super::wire::{
     GRAPHQL_RESPONSE_JSON, Media, WireBody, WireRequest, body_response, encode, negotiate,
 };
 use crate::auth::{self, AuthFailure, Caller};
 use crate::graphql::AppSchema;
+use crate::metrics::METRICS;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse};
 use axum::body::Bytes;
@@ -76,9 +78,76 @@ fn cache_key(state: &GraphqlState, batch: &BatchRequest, caller: &Caller) -> Opt
     })
 }
 
+/// Answers `batch` (see [`answer`]), telling the access log and the metrics which operation it
+/// was and whose token asked.
+async fn respond(
+    state: &GraphqlState,
+    media: Media,
+    batch: BatchRequest,
+    caller: Caller,
+) -> HttpResponse {
+    let single = match &batch {
+        BatchRequest::Single(r) => Some((r.query.clone(), r.operation_name.clone())),
+        BatchRequest::Batch(_) => None,
+    };
+    let token = match &caller {
+        Caller::Token(p) => Some(p.name.clone()),
+        Caller::Anonymous => None,
+    };
+    let mut resp = answer(state, media, batch, caller).await;
+    // Read after the answer, when the limits have parsed (and cached) the document.
+    let operation = match single {
+        Some((query, name)) => state.guard.operation_name(&query, name.as_deref()),
+        None => Some("batch".to_owned()),
+    };
+    Outcome::add(
+        &mut resp,
+        Outcome {
+            operation,
+            token,
+            codes: Vec::new(),
+        },
+    );
+    resp
+}
+
+/// The error codes of `batch`'s answer, in order.
+fn codes(batch: &BatchResponse) -> Vec<String> {
+    let errors: Vec<&async_graphql::ServerError> = match batch {
+        BatchResponse::Single(r) => r.errors.iter().collect(),
+        BatchResponse::Batch(list) => list.iter().flat_map(|r| &r.errors).collect(),
+    };
+    errors
+        .into_iter()
+        .map(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .and_then(|c| match c {
+                    async_graphql::Value::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "INTERNAL".to_owned())
+        })
+        .collect()
+}
+
+/// `batch`'s answer as a response, its error codes noted for the access log and the metrics.
+fn answered(status: StatusCode, media: Media, body: Bytes, batch: &BatchResponse) -> HttpResponse {
+    let mut resp = body_response(status, media, body);
+    Outcome::add(
+        &mut resp,
+        Outcome {
+            codes: codes(batch),
+            ..Outcome::default()
+        },
+    );
+    resp
+}
+
 /// Answers `batch`: from the response cache when the catalog has not changed since the same
 /// request was answered, else by running it (and keeping a successful query's answer).
-async fn respond(
+async fn answer(
     state: &GraphqlState,
     media: Media,
     mut batch: BatchRequest,
@@ -92,8 +161,9 @@ async fn respond(
         && let BatchRequest::Single(req) = &mut batch
         && let Some(refusal) = state.guard.refusal(req)
     {
-        let (status, body) = encoded(media, &BatchResponse::Single(refusal));
-        return body_response(status, media, body);
+        let refusal = BatchResponse::Single(refusal);
+        let (status, body) = encoded(media, &refusal);
+        return answered(status, media, body, &refusal);
     }
     // An unreachable database answers at once (rather than again when the request runs);
     // any other failure to read the version lets the request run uncached.
@@ -112,17 +182,19 @@ async fn respond(
                             &err,
                         )]));
                     let (status, body) = encoded(media, &answer);
-                    return body_response(status, media, body);
+                    return answered(status, media, body, &answer);
                 }
                 None
             }
         },
         None => None,
     };
-    if let (Some(key), Some(version)) = (&key, version)
-        && let Some(body) = state.responses.get(key, version)
-    {
-        return body_response(StatusCode::OK, media, body);
+    if let (Some(key), Some(version)) = (&key, version) {
+        if let Some(body) = state.responses.get(key, version) {
+            METRICS.cache_hits.inc();
+            return body_response(StatusCode::OK, media, body);
+        }
+        METRICS.cache_misses.inc();
     }
     let batch = with_caller(batch, caller.clone());
     let answer = execute::guarded(state, batch, &caller).await;
@@ -141,7 +213,7 @@ async fn respond(
     if let Some((key, version)) = keep {
         state.responses.put(key, version, body.clone());
     }
-    body_response(status, media, body)
+    answered(status, media, body, &answer)
 }
 
 /// Identifies the caller from the `Authorization` header, or answers the refusal: 401 for

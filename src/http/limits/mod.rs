@@ -170,6 +170,24 @@ impl Guard {
         selected_operation(&doc, operation_name).map(|op| op.node.ty)
     }
 
+    /// The name of the operation `query` runs: `operation_name` when the client gave one, else
+    /// the name of the document's operation if it is named, read off the document cache only
+    /// (never parsed again for this).
+    pub fn operation_name(&self, query: &str, operation_name: Option<&str>) -> Option<String> {
+        if let Some(name) = operation_name {
+            return Some(name.to_owned());
+        }
+        let docs = self.docs.lock().unwrap_or_else(PoisonError::into_inner);
+        let doc = docs.peek(query)?;
+        let mut ops = doc.operations.iter();
+        let (name, _) = ops.next()?;
+        // A document of several operations needs the client's name to pick one.
+        if ops.next().is_some() {
+            return None;
+        }
+        name.map(|n| n.as_str().to_owned())
+    }
+
     fn cached(&self, query: &str) -> Option<ExecutableDocument> {
         if query.len() > MAX_CACHED_BYTES {
             return None;

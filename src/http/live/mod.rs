@@ -20,6 +20,7 @@ use crate::auth::LastUsed;
 use crate::domain::feed::Feed;
 use crate::graphql::AppSchema;
 use crate::graphql::loaders::{Batches, Generation, loaders_with};
+use crate::metrics::METRICS;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, Executor, Request, Response};
 use axum::extract::{ConnectInfo, State};
@@ -140,6 +141,7 @@ impl SessionExecutor {
         match self.state.open.clone().try_acquire_owned() {
             Ok(permit) => {
                 slot.permit = Some(permit);
+                METRICS.subscriptions.inc();
                 Ok(slot)
             }
             Err(_) => Err(refuse(
@@ -160,6 +162,9 @@ struct Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.session.subscriptions.fetch_sub(1, Ordering::SeqCst);
+        if self.permit.is_some() {
+            METRICS.subscriptions.dec();
+        }
     }
 }
 
@@ -213,7 +218,9 @@ impl Executor for SessionExecutor {
             .drive(responses)
             .map(move |mut resp| {
                 // The slot lives as long as the stream.
-                let _ = &slot;
+                if slot.is_some() {
+                    METRICS.events.inc();
+                }
                 tag_error_codes(&mut resp);
                 resp
             })
