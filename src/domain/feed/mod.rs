@@ -300,6 +300,14 @@ impl Follower {
                     continue;
                 };
                 self.replaying = page.len() == log::PAGE;
+                // A change the pump has not published yet: the feed has heard of it now, so
+                // whoever relies on the generation (the response cache) must not miss it.
+                if page
+                    .last()
+                    .is_some_and(|c| c.seq > self.inner.head.load(Ordering::SeqCst))
+                {
+                    self.inner.generation.fetch_add(1, Ordering::SeqCst);
+                }
                 for commit in page {
                     self.take(Arc::new(commit));
                 }

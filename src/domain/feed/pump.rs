@@ -74,7 +74,12 @@ async fn listen(inner: &Inner, last: &mut i64) {
             heard.notify_one();
             loop {
                 match listener.try_recv().await {
-                    Ok(Some(_)) => heard.notify_one(),
+                    // A change committed: cached answers are stale from now on, before the
+                    // pump has read what it was.
+                    Ok(Some(_)) => {
+                        inner.generation.fetch_add(1, Ordering::SeqCst);
+                        heard.notify_one();
+                    }
                     // Reconnected at once: notifications may have been missed meanwhile.
                     Ok(None) => {
                         inner.generation.fetch_add(1, Ordering::SeqCst);
