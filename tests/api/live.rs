@@ -89,7 +89,7 @@ impl Ws {
     }
 
     /// The close code and reason the server ends the connection with.
-    async fn closed(&mut self) -> (u16, String) {
+    pub(crate) async fn closed(&mut self) -> (u16, String) {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let m = tokio::time::timeout_at(deadline, self.0.next())
