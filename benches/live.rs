@@ -15,7 +15,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -91,8 +91,9 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// What one subscriber received: the delivery time of each change, in microseconds.
-type Latencies = Arc<Mutex<Vec<Vec<u64>>>>;
+/// What the subscribers of one replica received: each one's delivery times, in microseconds
+/// (a lock of its own per subscriber, so that noting a delivery costs the client little).
+type Latencies = Arc<Mutex<Vec<Arc<std::sync::Mutex<Vec<u64>>>>>>;
 
 async fn run(opts: &Opts, work: &Path, n: usize) -> Result<Vec<String>> {
     let url = create_database(&opts.pg_url).await?;
@@ -158,21 +159,51 @@ async fn run(opts: &Opts, work: &Path, n: usize) -> Result<Vec<String>> {
     wait_for(&counts, &per, 1, Duration::from_secs(30)).await;
     let idle = [a.rss_kib()?, b.rss_kib()?];
     for r in &received {
-        r.lock().await.iter_mut().for_each(Vec::clear);
+        for one in r.lock().await.iter() {
+            one.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clear();
+        }
     }
 
     eprintln!("{n} subscribers: {} changes", opts.edits);
+    let cpu_before = [
+        cpu_ms(a.child.id())?,
+        cpu_ms(b.child.id())?,
+        cpu_ms(std::process::id())?,
+    ];
     for e in 0..opts.edits {
         editor.create_team(&format!("bench-{e}")).await?;
         tokio::time::sleep(Duration::from_millis(opts.interval_ms)).await;
     }
     wait_for(&counts, &per, 1 + opts.edits, Duration::from_secs(30)).await;
+    let cpu_after = [
+        cpu_ms(a.child.id())?,
+        cpu_ms(b.child.id())?,
+        cpu_ms(std::process::id())?,
+    ];
+    let cpu: Vec<u64> = (0..3).map(|i| cpu_after[i] - cpu_before[i]).collect();
+    eprintln!(
+        "{n} subscribers: CPU time per change: replica a {:.0} ms, replica b {:.0} ms, this client {:.0} ms",
+        cpu[0] as f64 / opts.edits as f64,
+        cpu[1] as f64 / opts.edits as f64,
+        cpu[2] as f64 / opts.edits as f64,
+    );
 
     let mut rows = Vec::new();
     let mut all = Vec::new();
     let mut delivered_all = 0;
     for (i, name) in ["a (edited)", "b"].into_iter().enumerate() {
-        let got: Vec<u64> = received[i].lock().await.iter().flatten().copied().collect();
+        let got: Vec<u64> = received[i]
+            .lock()
+            .await
+            .iter()
+            .flat_map(|one| {
+                one.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone()
+            })
+            .collect();
         let expected = per[i] * opts.edits;
         let per_sub = (idle[i].saturating_sub(before[i])) as f64 * 1024.0 / per[i].max(1) as f64;
         delivered_all += got.len();
@@ -217,6 +248,21 @@ fn row(
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// The CPU time (user and system) process `pid` has used, in milliseconds.
+fn cpu_ms(pid: u32) -> Result<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| anyhow!("no command in /proc/{pid}/stat"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    // Linux reports them in clock ticks of 10 ms (USER_HZ 100).
+    Ok(ticks * 10)
+}
+
 /// Opens a connection to the server on `port`, signs in and subscribes.
 async fn subscribe(port: u16) -> Result<Socket> {
     let mut req = format!("ws://127.0.0.1:{port}/graphql").into_client_request()?;
@@ -240,41 +286,40 @@ async fn subscribe(port: u16) -> Result<Socket> {
 }
 
 /// Reads a subscriber's messages until its connection ends, noting each change's delivery time.
+/// Messages are not parsed as JSON: the client shares the machine's two cores with the servers,
+/// and what it spends per message adds to the figures.
 async fn listen(mut ws: Socket, received: Latencies, count: Arc<AtomicUsize>) {
-    let slot = {
-        let mut r = received.lock().await;
-        r.push(Vec::new());
-        r.len() - 1
-    };
+    let mine = Arc::new(std::sync::Mutex::new(Vec::new()));
+    received.lock().await.push(mine.clone());
     while let Some(Ok(m)) = ws.next().await {
         let Message::Text(text) = m else { continue };
         let now = Utc::now();
-        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+        if text.contains(r#""type":"ping""#) {
+            let pong = json!({ "type": "pong" }).to_string();
+            if ws.send(Message::text(pong)).await.is_err() {
+                return;
+            }
+            continue;
+        }
+        let Some(at) = committed_at(&text) else {
             continue;
         };
-        match v["type"].as_str() {
-            Some("ping") => {
-                let pong = json!({ "type": "pong" }).to_string();
-                if ws.send(Message::text(pong)).await.is_err() {
-                    return;
-                }
-            }
-            Some("next") => {
-                let at = v["payload"]["data"]["catalogChanges"]["committedAt"]
-                    .as_str()
-                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
-                if let Some(at) = at {
-                    let micros = (now - at.with_timezone(&Utc))
-                        .num_microseconds()
-                        .unwrap_or(0)
-                        .max(0);
-                    received.lock().await[slot].push(micros.unsigned_abs());
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            _ => {}
-        }
+        let micros = (now - at).num_microseconds().unwrap_or(0).max(0);
+        mine.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(micros.unsigned_abs());
+        count.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// The `committedAt` of a `next` message.
+fn committed_at(text: &str) -> Option<DateTime<Utc>> {
+    const KEY: &str = r#""committedAt":""#;
+    let start = text.find(KEY)? + KEY.len();
+    let end = start + text[start..].find('"')?;
+    DateTime::parse_from_rfc3339(&text[start..end])
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Waits until every replica's subscribers have received `changes` changes each, or `limit`.
@@ -306,7 +351,7 @@ impl Editor {
             "query": "mutation($i: CreateTeamInput!) { createTeam(input: $i) { team { slug } } }",
             "variables": { "i": { "slug": slug, "name": format!("Team {slug}"), "department": "PRODUCT" } },
         });
-        let answer: Value = self
+        let answer: serde_json::Value = self
             .http
             .post(&self.url)
             .bearer_auth(&self.token)

@@ -10,7 +10,7 @@ use super::ownership::{MatrixRows, OwnershipMatrix, build_matrix, load_matrix};
 use crate::auth::Caller;
 use crate::domain::feed::{Delivered, Feed, Position};
 use crate::error::{AppError, AppResult};
-use async_graphql::{Context, ID, Object, Result, ResultExt, SimpleObject, Subscription};
+use async_graphql::{Context, ID, Object, Result, ResultExt, Subscription};
 use chrono::{DateTime, Utc};
 use entity::api_token::TokenRole;
 use entity::audit_event::AuditSubject;
@@ -31,49 +31,54 @@ const RETRY: Duration = Duration::from_millis(500);
 /// The cursor of a request, read before anything else of it (see [`LiveQuery::change_cursor`]).
 pub struct CursorAtStart(pub Position);
 
+/// One committed change to one record. Its fields are worked out when asked for: a
+/// subscriber selects a few, and every subscriber of a change resolves its own.
+pub struct CatalogChange(Delivered);
+
 /// One committed change to one record.
-#[derive(SimpleObject)]
-pub struct CatalogChange {
+#[Object]
+impl CatalogChange {
     /// Where this change is in commit order: subscribe with `after:` set to it to receive
     /// every change committed after it (and none before).
-    pub cursor: String,
+    async fn cursor(&self) -> String {
+        self.0.position.cursor()
+    }
     /// The kind of record changed; null when a change made outside the service (plain SQL)
     /// touched only links.
-    pub subject_type: Option<AuditSubjectType>,
+    async fn subject_type(&self) -> Option<AuditSubjectType> {
+        self.0.record().subject.map(Into::into)
+    }
     /// The global ID of the record (which may no longer exist); null for a change made
     /// outside the service.
-    pub subject_id: Option<ID>,
+    async fn subject_id(&self) -> Option<ID> {
+        let r = self.0.record();
+        match (r.subject, r.id) {
+            (Some(s), Some(i)) => Some(id::encode(type_name(s), i)),
+            _ => None,
+        }
+    }
     /// The record's human key: a slug, `journey/key` for a stage, a token's name; null for a
     /// change made outside the service.
-    pub subject_key: Option<String>,
+    async fn subject_key(&self) -> Option<&str> {
+        self.0.record().key.as_deref()
+    }
     /// The mutation (or command) that made the change, e.g. `updatePersona`; `sql` for a
     /// change made outside the service.
-    pub action: String,
+    async fn action(&self) -> &str {
+        &self.0.record().action
+    }
     /// The version of the persona, journey or team the record belongs to after the change;
     /// null when it has none (people, products, tokens) or the change deleted it.
-    pub version: Option<i32>,
+    async fn version(&self) -> Option<i32> {
+        self.0.record().version
+    }
     /// Who made it: a token's name, `cli`, `catalog`, or `database` for plain SQL.
-    pub actor: String,
+    async fn actor(&self) -> &str {
+        &self.0.record().actor
+    }
     /// When the change committed.
-    pub committed_at: DateTime<Utc>,
-}
-
-impl CatalogChange {
-    fn of(d: &Delivered) -> Self {
-        let r = d.record();
-        Self {
-            cursor: d.position.cursor(),
-            subject_type: r.subject.map(Into::into),
-            subject_id: match (r.subject, r.id) {
-                (Some(s), Some(i)) => Some(id::encode(type_name(s), i)),
-                _ => None,
-            },
-            subject_key: r.key.clone(),
-            action: r.action.clone(),
-            version: r.version,
-            actor: r.actor.clone(),
-            committed_at: d.commit.at,
-        }
+    async fn committed_at(&self) -> DateTime<Utc> {
+        self.0.commit.at
     }
 }
 
@@ -134,7 +139,7 @@ impl Subscription {
                     .as_ref()
                     .is_none_or(|k| r.subject.is_some_and(|s| k.contains(&s)))
                 && journey.as_deref().is_none_or(|j| r.concerns_journey(j));
-            std::future::ready(wanted.then(|| CatalogChange::of(&d)))
+            std::future::ready(wanted.then_some(CatalogChange(d)))
         });
         Ok(stream)
     }
