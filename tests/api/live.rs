@@ -60,7 +60,7 @@ impl Ws {
     }
 
     /// The next protocol message (pings answered and skipped); `None` once the server closed.
-    async fn message(&mut self) -> Option<Value> {
+    pub(crate) async fn message(&mut self) -> Option<Value> {
         loop {
             let m = tokio::time::timeout(WAIT, self.0.next())
                 .await

@@ -42,6 +42,7 @@ mod scale;
 mod schema;
 mod seed;
 mod shutdown;
+mod slow_consumers;
 mod smoke;
 mod stress;
 mod teams;
