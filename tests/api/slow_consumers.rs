@@ -1,6 +1,7 @@
-//! A subscriber that stops reading is cut off, not buffered for: the server gives up on a
-//! message it could not send within `SUBSCRIPTION_SEND_TIMEOUT_SECS`, drops the connection and
-//! gives its subscriptions' places back.
+//! Subscriptions the server ends by itself: a subscriber that stops reading is cut off, not
+//! buffered for (the server gives up on a message it could not send within
+//! `SUBSCRIPTION_SEND_TIMEOUT_SECS`, drops the connection and gives its subscriptions' places
+//! back), and a session whose token expires is closed with 4403.
 
 use crate::helpers::TestApp;
 use crate::live::{CHANGES, Ws, change_cursor};
@@ -109,4 +110,23 @@ async fn a_subscriber_that_stops_reading_is_cut_off_and_its_places_are_given_bac
         received < produced,
         "{received} of {produced} messages were kept for the stalled subscriber"
     );
+}
+
+#[tokio::test]
+async fn a_subscription_ends_when_its_token_expires() {
+    let app = TestApp::spawn().await;
+    let expires = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    let token = crate::helpers::create_token(
+        &app.db,
+        "short-lived",
+        entity::api_token::TokenRole::Viewer,
+        Some(expires),
+    )
+    .await;
+    let mut ws = Ws::connect(app.addr, Some(&token)).await;
+    ws.subscribe("s", CHANGES, json!({})).await;
+    let (code, reason) = ws.closed().await;
+    assert_eq!(code, 4403, "{reason}");
+    assert!(reason.contains("expired"), "{reason}");
+    assert!(chrono::Utc::now() >= expires, "closed before the token expired");
 }
