@@ -16,8 +16,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing(cli.global.log_format);
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    // The server writes its log (a line per request) from a thread of its own, so a request
+    // never waits on the write; the guard flushes what is left when `main` returns. Commands
+    // may exit the process early, so they write as they go.
+    let _log = init_tracing(cli.global.log_format, matches!(command, Command::Serve(_)));
+    match command {
         Command::Generate(opts) => {
             let conn = open(&cli.global).await?;
             let report = generate::run(&conn, &opts)
@@ -187,16 +191,36 @@ async fn open(global: &GlobalArgs) -> anyhow::Result<DatabaseConnection> {
     Ok(conn)
 }
 
-fn init_tracing(format: LogFormat) {
+fn init_tracing(
+    format: LogFormat,
+    background: bool,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let (writer, guard) = if background {
+        // Not lossy: under a flood of requests, a full buffer slows them rather than dropping
+        // access-log lines.
+        let (w, g) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(false)
+            .finish(std::io::stderr());
+        (
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(w),
+            Some(g),
+        )
+    } else {
+        (
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+            None,
+        )
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }
 
 /// A future that completes on Ctrl-C or SIGTERM. The handlers are installed when this is

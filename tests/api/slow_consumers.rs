@@ -128,5 +128,8 @@ async fn a_subscription_ends_when_its_token_expires() {
     let (code, reason) = ws.closed().await;
     assert_eq!(code, 4403, "{reason}");
     assert!(reason.contains("expired"), "{reason}");
-    assert!(chrono::Utc::now() >= expires, "closed before the token expired");
+    assert!(
+        chrono::Utc::now() >= expires,
+        "closed before the token expired"
+    );
 }
