@@ -75,6 +75,9 @@ pub struct Metrics {
     pub pool_max: Gauge,
     /// Requests that gave up waiting for a pool connection.
     pub pool_timeouts: Counter,
+    /// `/graphql` requests that arrived while every pool connection was in use, so that their
+    /// statements waited for one.
+    pub pool_waits: Counter,
     /// Reads answered from the response cache.
     pub cache_hits: Counter,
     /// Cacheable reads that were not in the cache.
@@ -113,6 +116,7 @@ impl Metrics {
             pool: Family::default(),
             pool_max: Gauge::default(),
             pool_timeouts: Counter::default(),
+            pool_waits: Counter::default(),
             cache_hits: Counter::default(),
             cache_misses: Counter::default(),
             cache_bytes: Gauge::default(),
@@ -158,6 +162,11 @@ impl Metrics {
             "db_pool_acquire_timeouts",
             "Statements that gave up waiting for a free pool connection",
             m.pool_timeouts.clone(),
+        );
+        registry.register(
+            "db_pool_waits",
+            "/graphql requests that arrived while every pool connection was in use (they wait for one)",
+            m.pool_waits.clone(),
         );
         registry.register(
             "response_cache_hits",
@@ -238,6 +247,39 @@ impl Metrics {
     }
 }
 
+/// The database pool's connections now: open, idle, and the most it opens.
+pub fn pool_figures(db: &sea_orm::DatabaseConnection) -> (u32, usize, u32) {
+    use sea_orm::DatabaseConnectionType;
+    match &db.inner {
+        // The variant is checked first: the getters panic on any other.
+        DatabaseConnectionType::SqlxPostgresPoolConnection(_) => {
+            let pool = db.get_postgres_connection_pool();
+            (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
+        }
+        DatabaseConnectionType::SqlxSqlitePoolConnection(_) => {
+            let pool = db.get_sqlite_connection_pool();
+            (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
+        }
+        DatabaseConnectionType::Disconnected => (0, 0, 0),
+    }
+}
+
+/// Counts a request that arrives while no pool connection is free (see [`Metrics::pool_waits`]).
+pub fn note_pool_wait(db: &sea_orm::DatabaseConnection) {
+    let (size, idle, max) = pool_figures(db);
+    if idle == 0 && size >= max && max > 0 {
+        METRICS.pool_waits.inc();
+    }
+}
+
 tokio::task_local! {
     /// The statements run so far by the request this task answers.
     static STATEMENTS: Cell<u64>;
@@ -257,4 +299,48 @@ pub async fn counting_statements<F: Future>(fut: F) -> (F::Output, u64) {
 /// Notes that a statement ran (called by the database connection after each one).
 pub fn statement_ran() {
     let _ = STATEMENTS.try_with(|c| c.set(c.get() + 1));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::TransactionTrait;
+
+    #[test]
+    fn operation_labels_are_bounded_and_valid_names_only() {
+        let m = Metrics::new();
+        assert_eq!(m.operation(None), "anonymous");
+        assert_eq!(m.operation(Some("")), "anonymous");
+        assert_eq!(m.operation(Some("not a name")), "other");
+        assert_eq!(m.operation(Some(&"x".repeat(101))), "other");
+        for n in 0..MAX_OPERATIONS {
+            assert_eq!(m.operation(Some(&format!("Op{n}"))), format!("Op{n}"));
+        }
+        assert_eq!(m.operation(Some("OneTooMany")), "other");
+        // Names already known keep their label.
+        assert_eq!(m.operation(Some("Op7")), "Op7");
+    }
+
+    #[tokio::test]
+    async fn a_request_arriving_while_every_pool_connection_is_taken_counts_as_a_wait() {
+        use sea_orm::ConnectionTrait;
+        let db = crate::db::connect("sqlite::memory:", 1).await.unwrap();
+        // The one connection is open; it goes back to the pool on a task of the pool's own.
+        db.execute_unprepared("SELECT 1").await.unwrap();
+        for _ in 0..100_000 {
+            if pool_figures(&db).1 == 1 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(pool_figures(&db), (1, 1, 1));
+        let before = METRICS.pool_waits.get();
+        // A free connection: no wait (no other unit test answers requests).
+        note_pool_wait(&db);
+        assert_eq!(METRICS.pool_waits.get(), before);
+        let held = db.begin().await.unwrap();
+        note_pool_wait(&db);
+        assert_eq!(METRICS.pool_waits.get(), before + 1);
+        held.rollback().await.unwrap();
+    }
 }

@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
-use sea_orm::DatabaseConnectionType;
 use std::sync::Arc;
 
 /// The content type of the exposition.
@@ -69,26 +68,7 @@ async fn scrape(State(state): State<MetricsState>, headers: HeaderMap) -> Respon
 
 /// Reads the figures known only now into their gauges.
 async fn read_gauges(state: &MetricsState) {
-    let (size, idle, max) = match &state.db.inner {
-        // The variant is checked first: the getters panic on any other.
-        DatabaseConnectionType::SqlxPostgresPoolConnection(_) => {
-            let pool = state.db.get_postgres_connection_pool();
-            (
-                pool.size(),
-                pool.num_idle(),
-                pool.options().get_max_connections(),
-            )
-        }
-        DatabaseConnectionType::SqlxSqlitePoolConnection(_) => {
-            let pool = state.db.get_sqlite_connection_pool();
-            (
-                pool.size(),
-                pool.num_idle(),
-                pool.options().get_max_connections(),
-            )
-        }
-        DatabaseConnectionType::Disconnected => (0, 0, 0),
-    };
+    let (size, idle, max) = crate::metrics::pool_figures(&state.db);
     let idle = i64::try_from(idle).unwrap_or(i64::MAX);
     let gauge = |state| METRICS.pool.get_or_create(&StateLabel { state }).clone();
     gauge("in_use").set(i64::from(size) - idle);

@@ -101,6 +101,7 @@ async fn metrics_count_requests_by_operation_and_outcome_and_report_the_pool_and
         "persona_graph_subscriptions_open",
         "persona_graph_subscription_events_total",
         "persona_graph_db_pool_acquire_timeouts_total",
+        "persona_graph_db_pool_waits_total",
         "persona_graph_change_feed_listening",
     ] {
         assert!(

@@ -94,6 +94,7 @@ async fn respond(
         Caller::Token(p) => Some(p.name.clone()),
         Caller::Anonymous => None,
     };
+    crate::metrics::note_pool_wait(&state.db);
     let mut resp = answer(state, media, batch, caller).await;
     // Read after the answer, when the limits have parsed (and cached) the document.
     let operation = match single {
