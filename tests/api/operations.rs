@@ -264,17 +264,19 @@ fn the_access_log_has_one_json_line_per_request_without_the_token() {
         .unwrap();
     assert!(out.status.success());
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let mut child = Command::new(bin)
-        .args(["serve", "--bind", "127.0.0.1:0", "--seed", "never"])
-        .args(["--database-url", &url])
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .env("METRICS_BIND", "127.0.0.1:0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
+    let mut child = Killed(
+        Command::new(bin)
+            .args(["serve", "--bind", "127.0.0.1:0", "--seed", "never"])
+            .args(["--database-url", &url])
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .env("METRICS_BIND", "127.0.0.1:0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
     let (tx, lines) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -355,7 +357,16 @@ fn the_access_log_has_one_json_line_per_request_without_the_token() {
     });
     assert_eq!(main, 404);
     assert_eq!(own, 200);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     let _ = std::fs::remove_file(&path);
+}
+
+/// A child process, killed when dropped (also when a test fails half-way).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
