@@ -19,13 +19,16 @@ use serde_json::json;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use support::Server;
 use tokio::sync::{Mutex, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+mod support;
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const SERVER_BIN: &str = env!("CARGO_BIN_EXE_persona-graph");
@@ -98,8 +101,11 @@ type Latencies = Arc<Mutex<Vec<Arc<std::sync::Mutex<Vec<u64>>>>>>;
 async fn run(opts: &Opts, work: &Path, n: usize) -> Result<Vec<String>> {
     let url = create_database(&opts.pg_url).await?;
     let token = editor_token(&opts.server, &url)?;
-    let a = Server::start(&opts.server, &url, work, "a")?;
-    let b = Server::start(&opts.server, &url, work, "b")?;
+    let start = |name: &str| {
+        let log = work.join(format!("logs/live-{name}.log"));
+        Server::start(&opts.server, &url, "always", &[("RUST_LOG", "warn")], &log)
+    };
+    let (a, b) = (start("a")?, start("b")?);
     let http = reqwest::Client::new();
     a.wait_ready(&http).await?;
     b.wait_ready(&http).await?;
@@ -364,82 +370,6 @@ impl Editor {
             bail!("createTeam failed: {answer}");
         }
         Ok(())
-    }
-}
-
-/// A server process, stopped (SIGTERM, then SIGKILL) when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(bin: &Path, url: &str, work: &Path, name: &str) -> Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let log = work.join(format!("logs/live-{name}.log"));
-        let out = fs::File::create(&log)?;
-        let child = Command::new(bin)
-            .args(["serve", "--seed", "always", "--bind"])
-            .arg(format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", url)
-            // One client address opens every connection.
-            .env("RATE_LIMIT_PER_SECOND", "0")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .context("starting the server")?;
-        Ok(Self { child, port, log })
-    }
-
-    async fn wait_ready(&self, http: &reqwest::Client) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_mins(1);
-        while Instant::now() < deadline {
-            if let Ok(r) = http
-                .get(format!("http://127.0.0.1:{}/ready", self.port))
-                .send()
-                .await
-                && r.status().is_success()
-            {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        bail!(
-            "the server did not become ready; see {}",
-            self.log.display()
-        )
-    }
-
-    /// Resident memory, in KiB.
-    fn rss_kib(&self) -> Result<u64> {
-        let status = fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse().ok())
-            .ok_or_else(|| anyhow!("no VmRSS in /proc/{}/status", self.child.id()))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -13,16 +13,20 @@
 //! It prints a markdown table (requests a second, p50, p99) and writes it to
 //! `target/bench/metrics.md`. BENCHMARKS.md has the figures.
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use clap::Parser;
 use serde_json::json;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+mod support;
+
+use support::Server;
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const SERVER_BIN: &str = env!("CARGO_BIN_EXE_persona-graph");
@@ -76,7 +80,15 @@ fn main() -> Result<()> {
         "| server log | run | requests/s | p50 ms | p99 ms |\n| --- | --- | ---: | ---: | ---: |\n",
     );
     for level in ["info,sqlx=warn,sea_orm=warn", "warn"] {
-        let server = Server::start(&opts.server, &url, &work, level)?;
+        // What is measured is resolving requests and the metrics, not the cache.
+        let envs = [("RESPONSE_CACHE_BYTES", "0"), ("RUST_LOG", level)];
+        let server = Server::start(
+            &opts.server,
+            &url,
+            "never",
+            &envs,
+            &work.join("logs/metrics.log"),
+        )?;
         let label = if level == "warn" {
             "warn (no access log)"
         } else {
@@ -226,63 +238,4 @@ async fn lookups(
         scrapes.latencies = s.await??;
     }
     Ok(Run { lookups, scrapes })
-}
-
-/// The server, stopped when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(bin: &Path, url: &str, work: &Path, log_level: &str) -> Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let log = work.join("logs/metrics.log");
-        let out = fs::File::create(&log)?;
-        let child = Command::new(bin)
-            .args(["serve", "--seed", "never", "--bind"])
-            .arg(format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", url)
-            .env("RATE_LIMIT_PER_SECOND", "0")
-            // What is measured is resolving requests and the metrics, not the cache.
-            .env("RESPONSE_CACHE_BYTES", "0")
-            .env("RUST_LOG", log_level)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .context("starting the server")?;
-        Ok(Self { child, port, log })
-    }
-
-    async fn wait_ready(&self, http: &reqwest::Client) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_mins(1);
-        while Instant::now() < deadline {
-            if let Ok(r) = http
-                .get(format!("http://127.0.0.1:{}/ready", self.port))
-                .send()
-                .await
-                && r.status().is_success()
-            {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        bail!(
-            "the server did not become ready; see {}",
-            self.log.display()
-        )
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
 }
