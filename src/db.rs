@@ -59,10 +59,26 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// acquire timeout. A connection in steady use is not pinged before each statement: that
 /// would add a round trip to every statement.
 pub async fn connect_with(url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
-    let mut conn = Database::connect(options(url, pool)).await?;
+    let mut attempt = 0;
+    let mut conn = loop {
+        match Database::connect(options(url, pool)).await {
+            // A new SQLite file switched to WAL by several processes at once: the losers are
+            // told the database is locked, without waiting on the busy timeout. They try again.
+            Err(DbErr::Conn(RuntimeErr::SqlxError(e))) if attempt < 50 && sqlite_busy(&e) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => break other?,
+        }
+    };
     // Statements per request, for the metrics.
     conn.set_metric_callback(|_| crate::metrics::statement_ran());
     Ok(conn)
+}
+
+/// Whether `err` is `SQLite`'s `SQLITE_BUSY` (code 5).
+fn sqlite_busy(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(d) if d.code().as_deref() == Some("5"))
 }
 
 /// The pool options of [`connect_with`].
