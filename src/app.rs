@@ -44,7 +44,6 @@ pub struct AppState {
     pub feed: Feed,
     /// Ends subscriptions when the server shuts down.
     pub closing: Closing,
-    closing_seen: tokio::sync::watch::Receiver<bool>,
     /// Answers to read requests, kept while the catalog does not change.
     pub responses: Arc<ResponseCache>,
 }
@@ -58,7 +57,7 @@ impl AppState {
     /// State over a connected, migrated database, with `settings`.
     pub fn with_settings(db: DatabaseConnection, settings: Settings) -> Self {
         let feed = Feed::start(db.clone());
-        let (closing, closing_seen) = Closing::new();
+        let closing = Closing::new();
         let schema = build_schema(db.clone(), &settings, &feed);
         let guard = Arc::new(Guard::new(&settings, &schema.sdl()));
         let responses = Arc::new(ResponseCache::new(settings.response_cache_bytes));
@@ -71,7 +70,6 @@ impl AppState {
             health: crate::db::Health::assumed(),
             feed,
             closing,
-            closing_seen,
         }
     }
 
@@ -177,7 +175,7 @@ fn live_state(state: &AppState) -> LiveState {
         keepalive: settings.subscription_keepalive,
         send_timeout: settings.subscription_send_timeout,
         max_message_bytes: settings.max_body_bytes,
-        closing: state.closing_seen.clone(),
+        closing: state.closing.clone(),
     }
 }
 

@@ -5,6 +5,7 @@ use clap::Parser;
 use persona_graph::config::{Cli, Command, GlobalArgs, LogFormat, SeedMode};
 use persona_graph::{app, catalog, db, generate, graphql};
 use sea_orm::DatabaseConnection;
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 // A response is thousands of small allocations freed together; mimalloc's thread-local free
@@ -114,9 +115,12 @@ async fn main() -> anyhow::Result<()> {
             }
             // Subscriptions end as the shutdown begins: they would never finish by themselves.
             let closing = state.closing.clone();
-            let shutdown = async move {
-                shutdown.await;
-                closing.close();
+            let shutdown = {
+                let closing = closing.clone();
+                async move {
+                    shutdown.await;
+                    closing.close();
+                }
             };
             app::serve_with_grace(
                 listener,
@@ -126,6 +130,14 @@ async fn main() -> anyhow::Result<()> {
                 max_connections,
             )
             .await?;
+            // Upgraded WebSockets are not the HTTP server's to wait for: each writes its close
+            // frame (bounded at a second) and ends; the process exits once they have.
+            if !closing.drained(Duration::from_secs(2)).await {
+                tracing::warn!(
+                    open = closing.open(),
+                    "subscriptions still open when the shutdown ended; dropping them"
+                );
+            }
             tracing::info!("stopped");
         }
     }
@@ -165,7 +177,7 @@ async fn seed_at_start(conn: &DatabaseConnection, mode: SeedMode) -> anyhow::Res
 /// Waits for the database at `url`, migrates and seeds it, then lets requests through.
 /// Each step that fails is logged with its cause and tried again after a pause.
 async fn prepare(conn: DatabaseConnection, health: db::Health, url: String, mode: SeedMode) {
-    let mut pause = std::time::Duration::from_millis(200);
+    let mut pause = Duration::from_millis(200);
     loop {
         health.wait_until_reachable(&url).await;
         match db::migrate(&conn).await {
@@ -173,7 +185,7 @@ async fn prepare(conn: DatabaseConnection, health: db::Health, url: String, mode
             Err(e) => tracing::warn!(cause = %e, "migrating the database failed; retrying"),
         }
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(std::time::Duration::from_secs(5));
+        pause = (pause * 2).min(Duration::from_secs(5));
     }
     if let Err(e) = seed_at_start(&conn, mode).await {
         tracing::error!(cause = format!("{e:#}"), "the seed catalog was not loaded");

@@ -1,5 +1,5 @@
-//! SIGTERM, on the real binary: the listener closes at once, a request in flight still
-//! finishes, and the process exits 0; one that outlasts the grace
+//! SIGTERM, on the real binary: the listener closes at once, subscriptions close with 1001, a
+//! request in flight still finishes, and the process exits 0; one that outlasts the grace
 //! period is dropped instead.
 //!
 //! The request is held in flight deterministically: another connection holds `SQLite`'s write
@@ -260,4 +260,27 @@ async fn a_request_still_running_when_the_grace_period_ends_is_dropped_and_the_p
     lock.rollback().await.unwrap();
     lock_conn.close().await.unwrap();
     assert_eq!(personas(&server.url).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_subscriptions_with_1001_and_the_process_exits_zero() {
+    let mut server = Server::start("subscribers", 20);
+    // Many connections at once: each must get its close frame before the process exits (an
+    // upgraded WebSocket is not a connection the HTTP server's shutdown waits for).
+    let mut sockets = Vec::new();
+    for _ in 0..40 {
+        let mut ws = crate::live::Ws::connect(server.addr, Some(&server.token)).await;
+        ws.subscribe("s", crate::live::CHANGES, json!({})).await;
+        sockets.push(ws);
+    }
+    // A subscription that would never end by itself must not hold the shutdown up for the
+    // grace period: it is closed at once, with "going away".
+    server.terminate();
+    for ws in &mut sockets {
+        let (code, reason) = ws.closed().await;
+        assert_eq!(code, 1001, "{reason}");
+        assert!(reason.contains("shutting down"), "{reason}");
+    }
+    let exit = server.wait_exit();
+    assert_eq!(exit.code(), Some(0), "log:\n{}", server.log.join("\n"));
 }

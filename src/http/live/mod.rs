@@ -59,8 +59,8 @@ pub struct LiveState {
     pub send_timeout: Duration,
     /// Largest message a client may send.
     pub max_message_bytes: usize,
-    /// Becomes true when the server begins to shut down: sessions end.
-    pub closing: watch::Receiver<bool>,
+    /// The shutdown signal, which ends sessions, and the count of those still open.
+    pub closing: Closing,
 }
 
 /// Sends a `/graphql` request that opens a subscription transport (a WebSocket upgrade, or
@@ -90,20 +90,76 @@ pub async fn dispatch(
     next.run(req).await
 }
 
-/// Tells every session that the server is shutting down.
+/// Tells every session that the server is shutting down, and knows how many are still open.
+///
+/// A WebSocket, once upgraded, is no longer the HTTP server's connection: the graceful
+/// shutdown does not wait for it. Each session therefore holds a [`LiveSession`] while it
+/// runs, and the server waits for them to be gone (see [`Closing::drained`]) so that every
+/// subscriber receives its 1001 close frame before the process exits.
 #[derive(Clone)]
-pub struct Closing(Arc<watch::Sender<bool>>);
+pub struct Closing {
+    signal: Arc<watch::Sender<bool>>,
+    open: Arc<watch::Sender<usize>>,
+}
 
 impl Closing {
-    /// A signal not yet given, and what sessions watch for it.
-    pub fn new() -> (Self, watch::Receiver<bool>) {
-        let (tx, rx) = watch::channel(false);
-        (Self(Arc::new(tx)), rx)
+    /// A signal not yet given, with no sessions open.
+    pub fn new() -> Self {
+        Self {
+            signal: Arc::new(watch::channel(false).0),
+            open: Arc::new(watch::channel(0).0),
+        }
     }
 
     /// Ends every session: WebSocket connections close with 1001, event streams complete.
     pub fn close(&self) {
-        let _ = self.0.send(true);
+        // `send_replace`, not `send`: the signal must stick even while no session watches.
+        self.signal.send_replace(true);
+    }
+
+    /// Completes when the server begins to shut down.
+    pub fn signalled(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut seen = self.signal.subscribe();
+        async move {
+            if seen.wait_for(|c| *c).await.is_err() {
+                // The signal was dropped without being given: the server is not shutting down.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Counts a session as open until the returned value is dropped.
+    pub fn enter(&self) -> LiveSession {
+        self.open.send_modify(|n| *n += 1);
+        LiveSession(self.open.clone())
+    }
+
+    /// Sessions open now.
+    pub fn open(&self) -> usize {
+        *self.open.borrow()
+    }
+
+    /// Waits, at most `bound`, for every session to end; true when they all did.
+    pub async fn drained(&self, bound: Duration) -> bool {
+        let mut open = self.open.subscribe();
+        tokio::time::timeout(bound, open.wait_for(|n| *n == 0))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+}
+
+impl Default for Closing {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One open session, as [`Closing`] counts them.
+pub struct LiveSession(Arc<watch::Sender<usize>>);
+
+impl Drop for LiveSession {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 

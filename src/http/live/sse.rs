@@ -92,7 +92,8 @@ pub async fn stream(State(state): State<LiveState>, req: axum::extract::Request)
     let mut responses = executor.execute_stream(request, None);
     let keepalive = state.keepalive;
     let events = async_stream::stream! {
-        let closing = super::ws::shutting_down(state.closing.clone());
+        let _open = state.closing.enter();
+        let closing = state.closing.signalled();
         tokio::pin!(closing);
         let guard = session.guard_token(&state, &state.feed);
         tokio::pin!(guard);

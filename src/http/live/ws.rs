@@ -103,6 +103,8 @@ async fn serve(
     ping: &'static str,
     header: Option<Vec<u8>>,
 ) {
+    // Counted until the close frame is written: the server waits for it before exiting.
+    let _open = state.closing.enter();
     let session = Arc::new(Session::default());
     let (mut sink, source) = socket.split();
     let init = {
@@ -132,7 +134,7 @@ async fn serve(
         tokio::time::Instant::now() + state.keepalive,
         state.keepalive,
     );
-    let closing = shutting_down(state.closing.clone());
+    let closing = state.closing.signalled();
     tokio::pin!(closing);
     let guard = session.guard_token(&state, &state.feed);
     tokio::pin!(guard);
@@ -197,13 +199,5 @@ async fn serve(
             reason: reason.chars().take(120).collect::<String>().into(),
         }));
         let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(frame)).await;
-    }
-}
-
-/// Completes when the server begins to shut down.
-pub(super) async fn shutting_down(mut closing: tokio::sync::watch::Receiver<bool>) {
-    if closing.wait_for(|c| *c).await.is_err() {
-        // The server dropped its signal without giving it: it is not shutting down.
-        std::future::pending::<()>().await;
     }
 }
