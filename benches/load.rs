@@ -51,8 +51,8 @@ struct Opts {
     /// lookups at, e.g. 100,1000,10000.
     #[arg(long, value_delimiter = ',')]
     scale: Vec<u32>,
-    /// These shapes instead of the defaults (deep-read, ownership-matrix, ownership-gaps,
-    /// light-lookup; in scale mode deep-read, deep-read-pages, light-lookup, lookup-slugs).
+    /// These shapes instead of the defaults (deep-read, persona-page, team-page,
+    /// filtered-list, ownership-matrix, ownership-gaps, light-lookup; in scale mode deep-read, deep-read-pages, light-lookup, lookup-slugs).
     /// deep-read-pages asks for every page of 10 personas in random order, lookup-slugs for
     /// every persona.
     #[arg(long, value_delimiter = ',')]
@@ -156,7 +156,7 @@ enum Vary {
     Slugs,
 }
 
-const SHAPES: [Shape; 6] = [
+const SHAPES: [Shape; 9] = [
     Shape {
         name: "deep-read",
         persona_graph: include_str!("queries/deep_read.graphql"),
@@ -185,6 +185,24 @@ const SHAPES: [Shape; 6] = [
         name: "light-lookup",
         persona_graph: include_str!("queries/light_lookup.graphql"),
         postgraphile: include_str!("postgraphile/queries/light_lookup.graphql"),
+        vary: Vary::Fixed,
+    },
+    Shape {
+        name: "persona-page",
+        persona_graph: include_str!("queries/persona_page.graphql"),
+        postgraphile: include_str!("postgraphile/queries/persona_page.graphql"),
+        vary: Vary::Fixed,
+    },
+    Shape {
+        name: "team-page",
+        persona_graph: include_str!("queries/team_page.graphql"),
+        postgraphile: include_str!("postgraphile/queries/team_page.graphql"),
+        vary: Vary::Fixed,
+    },
+    Shape {
+        name: "filtered-list",
+        persona_graph: include_str!("queries/filtered_list.graphql"),
+        postgraphile: include_str!("postgraphile/queries/filtered_list.graphql"),
         vary: Vary::Fixed,
     },
     Shape {
@@ -226,6 +244,9 @@ impl Shape {
                         .count()
                 }),
             ("ownership-gaps", _) => count_key(data, "stage"),
+            // Team members, for the persona page; stages owned, for the team page.
+            ("persona-page", _) => count_key(data, "role"),
+            ("team-page", _) => count_key(data, "position"),
             _ => count_key(data, "title"),
         }
     }
@@ -324,6 +345,9 @@ impl Bench {
         if self.opts.scale.is_empty() {
             let shapes = [
                 "deep-read",
+                "persona-page",
+                "team-page",
+                "filtered-list",
                 "ownership-matrix",
                 "ownership-gaps",
                 "light-lookup",
