@@ -52,7 +52,8 @@ struct Opts {
     #[arg(long, value_delimiter = ',')]
     scale: Vec<u32>,
     /// These shapes instead of the defaults (deep-read, persona-page, team-page,
-    /// filtered-list, ownership-matrix, ownership-gaps, light-lookup; in scale mode deep-read, deep-read-pages, light-lookup, lookup-slugs).
+    /// filtered-list, ownership-matrix, ownership-gaps, light-lookup; in scale mode
+    /// deep-read, deep-read-pages, light-lookup, lookup-slugs).
     /// deep-read-pages asks for every page of 10 personas in random order, lookup-slugs for
     /// every persona.
     #[arg(long, value_delimiter = ',')]

@@ -131,8 +131,8 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?;
             // Upgraded WebSockets are not the HTTP server's to wait for: each writes its close
-            // frame (bounded at a second) and ends; the process exits once they have.
-            if !closing.drained(Duration::from_secs(2)).await {
+            // frame and ends; the process exits once they have.
+            if !closing.drained().await {
                 tracing::warn!(
                     open = closing.open(),
                     "subscriptions still open when the shutdown ended; dropping them"

@@ -139,10 +139,11 @@ impl Closing {
         *self.open.borrow()
     }
 
-    /// Waits, at most `bound`, for every session to end; true when they all did.
-    pub async fn drained(&self, bound: Duration) -> bool {
+    /// Waits for every session to end, true when they all did: at most twice the time a close
+    /// frame may take to be written, however many sessions there are.
+    pub async fn drained(&self) -> bool {
         let mut open = self.open.subscribe();
-        tokio::time::timeout(bound, open.wait_for(|n| *n == 0))
+        tokio::time::timeout(2 * ws::CLOSE_FRAME_TIMEOUT, open.wait_for(|n| *n == 0))
             .await
             .is_ok_and(|r| r.is_ok())
     }

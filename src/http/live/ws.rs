@@ -34,6 +34,10 @@ const QUEUE: usize = 16;
 /// The read buffer of a connection: subscribers send little, and an idle one should cost little.
 const READ_BUFFER: usize = 1024;
 
+/// Longest a close frame may take to be written; the shutdown waits for it (see
+/// [`super::Closing::drained`]).
+pub(super) const CLOSE_FRAME_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Upgrades a `/graphql` request to a GraphQL WebSocket connection.
 pub async fn upgrade(
     State(state): State<LiveState>,
@@ -198,6 +202,6 @@ async fn serve(
             code,
             reason: reason.chars().take(120).collect::<String>().into(),
         }));
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(frame)).await;
+        let _ = tokio::time::timeout(CLOSE_FRAME_TIMEOUT, sink.send(frame)).await;
     }
 }
