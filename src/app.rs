@@ -4,6 +4,7 @@
 
 use crate::config::Settings;
 use crate::domain::feed::Feed;
+use crate::graphql::reader::{StatementObserver, count_statements};
 use crate::graphql::{AppSchema, build_schema};
 use crate::http::endpoint::{self, GraphqlState};
 use crate::http::error_body::panic_response;
@@ -46,6 +47,9 @@ pub struct AppState {
     pub closing: Closing,
     /// Answers to read requests, kept while the catalog does not change.
     pub responses: Arc<ResponseCache>,
+    /// Told of each statement a query request runs on the connection it holds; the pool's
+    /// own statements go to its metric callback (see `graphql::reader`).
+    pub statements: StatementObserver,
 }
 
 impl AppState {
@@ -70,7 +74,16 @@ impl AppState {
             health: crate::db::Health::assumed(),
             feed,
             closing,
+            statements: count_statements(),
         }
+    }
+
+    /// The same state, with the statements of query requests told to `observer` (give it the
+    /// callback the pool's `set_metric_callback` has, to see every statement).
+    #[must_use]
+    pub fn with_statement_observer(mut self, observer: StatementObserver) -> Self {
+        self.statements = observer;
+        self
     }
 
     /// The same state, with the database's health watched as `health` says.
@@ -102,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         last_used: crate::auth::LastUsed::default(),
         health: state.health.clone(),
         feed: state.feed.clone(),
+        statements: state.statements.clone(),
     };
     // `/graphql` answers every refusal as a GraphQL error body: the guard turns an oversized
     // body or a missed deadline into one, the rate limit refuses before the body is read.

@@ -154,7 +154,7 @@ impl Subscription {
         #[graphql(desc = "The journey's slug.")] journey: String,
     ) -> Result<impl Stream<Item = Result<OwnershipMatrix>> + use<>> {
         let feed = feed(ctx).extend()?.clone();
-        let db = super::db(ctx).extend()?.clone();
+        let db = super::db(ctx).extend()?.pool().clone();
         let memo = ctx
             .data::<Arc<MatrixMemo>>()
             .map_err(|e| AppError::internal(e.message))

@@ -6,6 +6,7 @@
 
 use super::CountChildren;
 use super::pagination::{self, one_of};
+use super::reader::Reader;
 use crate::error::{AppError, AppResult};
 use async_graphql::dataloader::{CacheFactory, CacheStorage, DataLoader, Loader};
 use entity::audit_event::AuditSubject;
@@ -13,7 +14,7 @@ use entity::enums;
 use futures_util::Stream;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Select};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
@@ -25,21 +26,28 @@ use std::task::{Context, Poll, Wake, Waker};
 
 /// Loads catalog rows for one request.
 pub struct CatalogLoader {
-    db: DatabaseConnection,
+    db: Reader,
+}
+
+impl CatalogLoader {
+    /// What the loader reads through.
+    pub(super) fn reader(&self) -> &Reader {
+        &self.db
+    }
 }
 
 /// The per-request loader, as resolvers see it.
 pub type Loaders = DataLoader<CatalogLoader, Fresh>;
 
 /// A fresh loader (and cache) for one request, whose batches `batches` runs.
-pub fn loaders(db: DatabaseConnection, batches: &Batches) -> Loaders {
+pub fn loaders(db: Reader, batches: &Batches) -> Loaders {
     loaders_with(db, batches, Generation::default())
 }
 
 /// A loader whose cache empties whenever `generation` advances: a subscription's, which
 /// advances it before each event it resolves, so no event is answered from an older one's
 /// rows.
-pub fn loaders_with(db: DatabaseConnection, batches: &Batches, generation: Generation) -> Loaders {
+pub fn loaders_with(db: Reader, batches: &Batches, generation: Generation) -> Loaders {
     let queue = batches.clone();
     // No delay: a batch takes its keys when `Batches::run` starts it, which is already the
     // moment no resolver can add one.

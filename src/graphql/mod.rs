@@ -9,6 +9,7 @@ pub mod external_link;
 pub mod history;
 pub mod id;
 pub mod input;
+pub mod joined;
 pub mod journey;
 pub mod limits;
 pub mod live;
@@ -18,6 +19,7 @@ pub mod ownership;
 pub mod pagination;
 pub mod persona;
 pub mod product;
+pub mod reader;
 pub mod team;
 pub mod token;
 
@@ -95,7 +97,7 @@ pub fn build_schema(
         .data(Writer::new(db.clone()).with_listener(feed.listener()))
         .data(feed.clone())
         .data(std::sync::Arc::new(live::MatrixMemo::default()))
-        .data(db)
+        .data(reader::Reader::pooled(db))
         .finish()
 }
 
@@ -104,9 +106,10 @@ pub fn sdl() -> String {
     schema_builder().finish().sdl()
 }
 
-/// The database of the request.
-pub fn db<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
-    ctx.data::<DatabaseConnection>()
+/// What the request reads the database through: its own held connection for a query (see
+/// [`reader`]), the pool otherwise.
+pub fn db<'a>(ctx: &Context<'a>) -> AppResult<&'a reader::Reader> {
+    ctx.data::<reader::Reader>()
         .map_err(|e| AppError::internal(e.message))
 }
 

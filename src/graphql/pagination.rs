@@ -1,5 +1,6 @@
 //! Relay connections paginated in SQL with keyset cursors; `totalCount` runs only when asked.
 
+use super::reader::Reader;
 use crate::error::{AppError, AppResult};
 use async_graphql::connection::{Edge, EmptyFields, PageInfo};
 use async_graphql::{Context, Object, OutputType, Result, ResultExt, TypeName};
@@ -10,9 +11,8 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, WindowStatement,
 };
 use sea_orm::{
-    ColumnTrait, ColumnType, Condition, DatabaseConnection, EntityTrait, FromQueryResult,
-    ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
-    Value,
+    ColumnTrait, ColumnType, Condition, ConnectionTrait, EntityTrait, FromQueryResult, ModelTrait,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -304,7 +304,7 @@ fn beyond<E: EntityTrait>(o: &Ordering<E>, c: Cursor, forward: bool) -> Conditio
 
 /// Runs one page of `select` in SQL and wraps it as a connection of `wrap(row)`.
 pub async fn paginate<E, N>(
-    db: &DatabaseConnection,
+    db: &Reader,
     select: Select<E>,
     ordering: Ordering<E>,
     args: PageArgs,
@@ -341,7 +341,7 @@ const PLACE: &str = "place_in_page";
 /// `parent` column is one of `parents`, numbered per parent in the list's order by a window
 /// function and cut at one more than the page. Maps each parent to its rows, in read order.
 pub async fn child_pages<E>(
-    db: &DatabaseConnection,
+    db: &Reader,
     select: Select<E>,
     parent: E::Column,
     parents: &[i32],
@@ -381,7 +381,7 @@ where
 
 /// The number of rows of `select` per `parent` value among `parents`, in one grouped COUNT.
 pub async fn child_counts<E>(
-    db: &DatabaseConnection,
+    db: &Reader,
     select: Select<E>,
     parent: E::Column,
     parents: &[i32],
@@ -463,13 +463,21 @@ fn like_pattern(needle: &str) -> String {
 /// The statement's text is then the same for every batch, so each pooled connection prepares
 /// it once, where an `IN ($1, $2, ...)` list makes a new statement for every batch size.
 pub fn one_of<C: ColumnTrait>(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     column: C,
     ids: impl IntoIterator<Item = i32>,
 ) -> Expr {
+    one_of_expr(db, Expr::col(column.as_column_ref()), ids)
+}
+
+/// [`one_of`] for a column named by an expression (of a table under an alias, say).
+pub fn one_of_expr(
+    db: &impl ConnectionTrait,
+    column: Expr,
+    ids: impl IntoIterator<Item = i32>,
+) -> Expr {
     let ids: Vec<i32> = ids.into_iter().collect();
-    let column = Expr::col(column.as_column_ref());
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+    if ConnectionTrait::get_database_backend(db) == sea_orm::DbBackend::Postgres {
         column.eq(PgFunc::any(Expr::val(ids)))
     } else {
         let list = serde_json::Value::from(ids).to_string();

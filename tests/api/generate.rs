@@ -7,7 +7,10 @@ use entity::{
     journey, journey_stage, person, persona, role, stage_ownership, team, team_membership,
 };
 use persona_graph::generate::{self, GenerateError, GenerateOptions};
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Statement,
+};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::process::Command;
@@ -16,6 +19,7 @@ const DEEP_READ: &str = include_str!("../../benches/queries/deep_read.graphql");
 const MATRIX: &str = include_str!("../../benches/queries/ownership_matrix.graphql");
 const GAPS: &str = include_str!("../../benches/queries/ownership_gaps.graphql");
 const LOOKUP: &str = include_str!("../../benches/queries/light_lookup.graphql");
+const TEAM_PAGE: &str = include_str!("../../benches/queries/team_page.graphql");
 
 /// Enough personas for the benchmark queries (the light lookup reads `persona-42`).
 fn options() -> GenerateOptions {
@@ -320,4 +324,105 @@ fn the_generate_command_fills_a_database_once_and_replaces_only_when_asked() {
         String::from_utf8_lossy(&replaced.stderr)
     );
     remove_sqlite(&path);
+}
+
+#[tokio::test]
+async fn the_planner_knows_the_generated_rows_once_generate_returns() {
+    let app = TestApp::spawn().await;
+    generate::run(&app.db, &options()).await.unwrap();
+    // The statistics the planner reads, for the persona table: PostgreSQL's row estimate,
+    // SQLite's `sqlite_stat1` (which only ANALYZE writes).
+    let sql = if app.db.get_database_backend() == DbBackend::Postgres {
+        "SELECT reltuples::BIGINT AS n FROM pg_class WHERE relname = 'persona'"
+    } else {
+        "SELECT CAST(substr(stat, 1, instr(stat, ' ') - 1) AS INTEGER) AS n \
+         FROM sqlite_stat1 WHERE tbl = 'persona' LIMIT 1"
+    };
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(app.db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .expect("statistics for the persona table");
+    let estimated: i64 = row.try_get("", "n").unwrap();
+    assert_eq!(estimated, 60, "the planner's row count for persona");
+}
+
+#[tokio::test]
+async fn a_team_page_reads_its_stages_journeys_and_people_with_their_lists() {
+    let app = TestApp::spawn().await;
+    generate::run(&app.db, &options()).await.unwrap();
+    let team = team::Entity::find()
+        .filter(team::Column::Slug.eq("team-3"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+
+    app.reset_statements();
+    let page = app.data(TEAM_PAGE, json!({})).await;
+    // The team; its members with their people; its ownerships with their stages, the stages'
+    // journeys and the DRIs. Nothing is read by a loader level of its own.
+    assert_eq!(app.statements(), 3, "{:#?}", app.statement_texts());
+
+    let page = &page["team"];
+    let members = team_membership::Entity::find()
+        .filter(team_membership::Column::TeamId.eq(team.id))
+        .order_by_asc(team_membership::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let names: Vec<Value> = page["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["person"]["name"].clone())
+        .collect();
+    let mut expected = Vec::new();
+    for m in &members {
+        let person = person::Entity::find_by_id(m.person_id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        expected.push(json!(person.name));
+    }
+    assert!(!expected.is_empty());
+    assert_eq!(names, expected);
+
+    let owned = stage_ownership::Entity::find()
+        .filter(stage_ownership::Column::TeamId.eq(team.id))
+        .order_by_asc(stage_ownership::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let ownerships = page["ownerships"].as_array().unwrap();
+    assert_eq!(ownerships.len(), owned.len());
+    assert!(!owned.is_empty());
+    for (o, row) in ownerships.iter().zip(&owned) {
+        let stage = journey_stage::Entity::find_by_id(row.stage_id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let journey = journey::Entity::find_by_id(stage.journey_id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(o["stage"]["key"], json!(stage.key));
+        assert_eq!(o["stage"]["position"], json!(stage.position));
+        assert_eq!(o["stage"]["journey"]["slug"], json!(journey.slug));
+        match row.person_id {
+            Some(id) => {
+                let dri = person::Entity::find_by_id(id)
+                    .one(&app.db)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(o["dri"]["name"], json!(dri.name));
+            }
+            None => assert!(o["dri"].is_null()),
+        }
+    }
 }

@@ -6,6 +6,7 @@ use persona_graph::config::Settings;
 use persona_graph::domain::audit::Actor;
 use persona_graph::domain::change::Writer;
 use persona_graph::domain::token::{CreateApiToken, TokenName, role_name};
+use persona_graph::graphql::reader::StatementObserver;
 use persona_graph::{app, catalog, db};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
@@ -149,7 +150,9 @@ impl TestApp {
         let log = texts.clone();
         // Checking a request's token (and noting when it was used) is not part of what a
         // query costs the catalog, which is what the tests count.
-        conn.set_metric_callback(move |info| {
+        // The same callback sees the pool's statements and those of a query request's held
+        // connection.
+        let observer: StatementObserver = Arc::new(move |info| {
             persona_graph::metrics::statement_ran();
             let sql = &info.statement.sql;
             if !sql.contains("api_token") && !sql.contains("/* change feed */") {
@@ -159,9 +162,13 @@ impl TestApp {
                 }
             }
         });
+        let callback = observer.clone();
+        conn.set_metric_callback(move |info| callback(info));
         db::migrate(&conn).await.expect("migrate the test database");
         let admin_token = create_token(&conn, "test-admin", TokenRole::Admin, None).await;
-        let router = app::router(app::AppState::with_settings(conn.clone(), settings));
+        let state =
+            app::AppState::with_settings(conn.clone(), settings).with_statement_observer(observer);
+        let router = app::router(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a port");

@@ -333,20 +333,18 @@ async fn the_nested_persona_query_runs_a_fixed_number_of_statements_at_ten_times
     assert_eq!(rows(&large), 10 * rows(&small));
     assert_eq!(rows(&small), 5 * 56);
 
-    // One statement per relation (key type) per level, on SQLite and PostgreSQL alike:
+    // One statement per relation (key type) per level, on SQLite and PostgreSQL alike, the
+    // to-one relations of ownerships and memberships riding in their list's statement:
     //   1  personas page (keyset query; totalCount is not selected)
     //   5  roles, productRelevance, links, alignedTeams, journeys (by persona kind)
     //   4  products, link targets (personas), aligned teams, journey narrowing
     //   1  stages
-    //   1  owners
-    //   2  owning teams, DRIs (people)
-    //   1  team members
-    //   1  member people (the leads are already cached as DRIs, the others are not)
-    // That is 16 at any size. It may be 15: when the DRIs' batch has not taken its keys yet
-    // as the member people are asked for, both load in one statement of people.
+    //   1  owners, each with its team and DRI
+    //   1  the owning teams' members, each with the person
+    // That is 13 at any size.
     for (n, statements) in [(5, small_statements), (50, large_statements)] {
-        assert!(
-            (15..=16).contains(&statements),
+        assert_eq!(
+            statements, 13,
             "{statements} statements at {n} units: the count follows the rows"
         );
     }

@@ -10,7 +10,7 @@ use super::super::loaders::{
 use super::super::ownership::StageOwnership;
 use super::super::pagination::Conn;
 use super::super::persona::Persona;
-use super::super::{history, id, loader, referenced, related};
+use super::super::{history, id, joined, loader, referenced, related};
 use async_graphql::{Context, ID, Object, Result, ResultExt};
 use chrono::{DateTime, Utc};
 use entity::audit_event::AuditSubject;
@@ -159,6 +159,11 @@ impl Stage {
     }
     /// The teams that own this stage, with their RACI responsibility.
     async fn owners(&self, ctx: &Context<'_>) -> Result<Vec<StageOwnership>> {
+        if joined::asks_for(ctx, &["stage", "dri", "team"]) {
+            let key = joined::OwnershipsByStageJoined(self.0.id);
+            let rows = joined::ownerships_joined(ctx, key).await.extend()?;
+            return Ok(rows.into_iter().map(StageOwnership).collect());
+        }
         related(ctx, OwnershipsByStage(self.0.id), StageOwnership).await
     }
     /// The ACCOUNTABLE owner, or null when the stage has none (an ownership gap).

@@ -2,6 +2,7 @@
 //! that ownership is (`journeyHealth`, also the matrix's `health`), and which stages have no
 //! ACCOUNTABLE owner (`ownershipGaps`). Reads only.
 
+use super::super::reader::Reader;
 use super::health::JourneyHealth;
 use super::{StageOwnership, Team};
 use crate::error::AppResult;
@@ -13,7 +14,7 @@ use crate::graphql::{db, loader};
 use async_graphql::{Context, Object, Result, ResultExt, SimpleObject};
 use entity::{enums, journey, journey_stage, person, stage_ownership, team};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::{BTreeMap, HashMap};
 
 /// Who owns each stage of one journey: stages in order, the teams involved, and each
@@ -87,7 +88,7 @@ impl MatrixRows {
 /// Reads the matrix of journey `slug` (`NOT_FOUND` when there is none). Two statements: the
 /// stages joined with their journey, and the stages' ownerships joined with their teams and
 /// DRIs.
-pub async fn load_matrix(db: &DatabaseConnection, slug: &str) -> AppResult<MatrixRows> {
+pub async fn load_matrix(db: &impl ConnectionTrait, slug: &str) -> AppResult<MatrixRows> {
     let staged = journey_stage::Entity::find()
         .find_also_related(journey::Entity)
         .filter(journey::Column::Slug.eq(slug))
@@ -183,20 +184,12 @@ pub async fn build_matrix(rows: MatrixRows, loader: &Loaders) -> OwnershipMatrix
     }
 }
 
-async fn matrix(
-    ctx: &Context<'_>,
-    db: &DatabaseConnection,
-    slug: &str,
-) -> AppResult<OwnershipMatrix> {
+async fn matrix(ctx: &Context<'_>, db: &Reader, slug: &str) -> AppResult<OwnershipMatrix> {
     let rows = load_matrix(db, slug).await?;
     Ok(build_matrix(rows, loader(ctx)?).await)
 }
 
-async fn gaps(
-    ctx: &Context<'_>,
-    db: &DatabaseConnection,
-    slug: Option<&str>,
-) -> AppResult<Vec<OwnershipGap>> {
+async fn gaps(ctx: &Context<'_>, db: &Reader, slug: Option<&str>) -> AppResult<Vec<OwnershipGap>> {
     // One statement: the stages without an ACCOUNTABLE owner, joined with their journey.
     let accountable = Query::select()
         .column(stage_ownership::Column::StageId)

@@ -17,8 +17,8 @@ use super::loaders::{
 };
 use super::ownership::{StageOwnership, TeamAlignment};
 use super::pagination::{Conn, PageArgs};
-use super::{child_connection, history, id, referenced, related};
-use async_graphql::{Context, ID, Object, Result};
+use super::{child_connection, history, id, joined, referenced, related};
+use async_graphql::{Context, ID, Object, Result, ResultExt};
 use chrono::{DateTime, Utc};
 use entity::audit_event::AuditSubject;
 use entity::{enums, person, team, team_membership};
@@ -63,10 +63,19 @@ impl Team {
     }
     /// The team's members.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<TeamMember>> {
+        if joined::asks_for(ctx, &["person"]) {
+            let rows = joined::members_joined(ctx, self.0.id).await.extend()?;
+            return Ok(rows.into_iter().map(TeamMember).collect());
+        }
         related(ctx, MembershipsByTeam(self.0.id), TeamMember).await
     }
     /// The journey stages this team has a responsibility for.
     async fn ownerships(&self, ctx: &Context<'_>) -> Result<Vec<StageOwnership>> {
+        if joined::asks_for(ctx, &["stage", "dri", "team"]) {
+            let key = joined::OwnershipsByTeamJoined(self.0.id);
+            let rows = joined::ownerships_joined(ctx, key).await.extend()?;
+            return Ok(rows.into_iter().map(StageOwnership).collect());
+        }
         related(ctx, OwnershipsByTeam(self.0.id), StageOwnership).await
     }
     /// The personas this team is aligned to.

@@ -6,6 +6,7 @@
 use super::GraphqlState;
 use crate::auth::{self, Caller};
 use crate::graphql::loaders::{Batches, loaders};
+use crate::graphql::reader::Reader;
 use crate::http::error_body;
 use crate::http::limits::{
     QUERY_TOO_COMPLEX, QUERY_TOO_DEEP, TOO_MANY_DIRECTIVES, selected_operation,
@@ -33,9 +34,23 @@ async fn execute(state: &GraphqlState, mut req: Request, caller: &Caller) -> Res
 }
 
 /// Executes one request with its own `DataLoader`, and gives async-graphql's errors their codes.
+///
+/// A query reads through one connection held for the whole request (see `graphql::reader`);
+/// a mutation through the pool, since its write transaction takes a connection of its own.
 async fn run(state: &GraphqlState, req: Request) -> Response {
     let batches = Batches::default();
-    let mut req = req.data(loaders(state.db.clone(), &batches));
+    let query = state
+        .guard
+        .operation_type(&req.query, req.operation_name.as_deref())
+        == Some(OperationType::Query);
+    let reader = if query {
+        Reader::held(state.db.clone(), state.statements.clone())
+    } else {
+        Reader::pooled(state.db.clone())
+    };
+    let mut req = req
+        .data(reader.clone())
+        .data(loaders(reader.clone(), &batches));
     // `changeCursor` is read before anything else of the request, so a snapshot read with it
     // shows nothing committed after the cursor that a subscription from it would not replay.
     if req.query.contains("changeCursor")
@@ -44,6 +59,7 @@ async fn run(state: &GraphqlState, req: Request) -> Response {
         req = req.data(crate::graphql::live::CursorAtStart(cursor));
     }
     let mut resp = batches.run(state.schema.execute(req)).await;
+    reader.release().await;
     tag_error_codes(&mut resp);
     resp
 }

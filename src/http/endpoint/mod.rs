@@ -52,6 +52,8 @@ pub struct GraphqlState {
     /// The change feed: while it hears every change as it commits, the response cache asks
     /// it, not the database, whether the catalog changed.
     pub feed: crate::domain::feed::Feed,
+    /// Told of each statement a query's held connection runs (see `graphql::reader`).
+    pub statements: crate::graphql::reader::StatementObserver,
 }
 
 /// What the response cache may answer for `batch` from `caller`: single requests of callers

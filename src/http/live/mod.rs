@@ -262,7 +262,7 @@ impl Executor for SessionExecutor {
         let batches = Batches::default();
         let generation = Generation::default();
         let loaders = Arc::new(loaders_with(
-            self.state.db.clone(),
+            crate::graphql::reader::Reader::pooled(self.state.db.clone()),
             &batches,
             generation.clone(),
         ));
