@@ -189,3 +189,61 @@ impl ConnectionTrait for Reader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn statement(sql: &str) -> Statement {
+        Statement::from_string(DbBackend::Sqlite, sql)
+    }
+
+    #[tokio::test]
+    async fn a_held_reader_keeps_one_connection_until_released() {
+        let db = crate::db::connect("sqlite::memory:", 1).await.unwrap();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counted = seen.clone();
+        let observer: StatementObserver = Arc::new(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        let reader = Reader::held(db.clone(), observer);
+        let pool = db.get_sqlite_connection_pool();
+
+        let one = reader.query_one_raw(statement("SELECT 1 AS n")).await;
+        let n: i32 = one.unwrap().unwrap().try_get("", "n").unwrap();
+        assert_eq!(n, 1);
+        // The pool's only connection stays with the reader between statements.
+        assert!(pool.try_acquire().is_none());
+        let rows = reader
+            .query_all_raw(statement("SELECT 1 AS n UNION ALL SELECT 2"))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+
+        // A failed statement gives its connection back; the next statement takes one again.
+        let failed = reader
+            .query_all_raw(statement("SELECT * FROM no_such_table"))
+            .await;
+        assert!(failed.is_err());
+        let again = reader.query_one_raw(statement("SELECT 3 AS n")).await;
+        assert!(again.unwrap().is_some());
+        assert!(pool.try_acquire().is_none());
+        assert_eq!(seen.load(Ordering::SeqCst), 4, "every statement observed");
+
+        // Released, the connection is the pool's again.
+        reader.release().await;
+        let back = pool.acquire().await;
+        assert!(back.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_pooled_reader_holds_nothing_between_statements() {
+        let db = crate::db::connect("sqlite::memory:", 1).await.unwrap();
+        let reader = Reader::pooled(db.clone());
+        let one = reader.query_one_raw(statement("SELECT 1 AS n")).await;
+        assert!(one.unwrap().is_some());
+        // Given back (after the pool's check of it) as the statement ends.
+        assert!(db.get_sqlite_connection_pool().acquire().await.is_ok());
+    }
+}
