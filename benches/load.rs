@@ -52,10 +52,11 @@ struct Opts {
     #[arg(long, value_delimiter = ',')]
     scale: Vec<u32>,
     /// These shapes instead of the defaults (deep-read, persona-page, team-page,
-    /// filtered-list, ownership-matrix, ownership-gaps, light-lookup; in scale mode
-    /// deep-read, deep-read-pages, light-lookup, lookup-slugs).
+    /// filtered-list, ownership-matrix, matrix-under-edits, ownership-gaps, light-lookup; in
+    /// scale mode deep-read, deep-read-pages, light-lookup, lookup-slugs).
     /// deep-read-pages asks for every page of 10 personas in random order, lookup-slugs for
-    /// every persona.
+    /// every persona; matrix-under-edits is the matrix while 10 edits a second change its
+    /// journey's ownerships by plain SQL.
     #[arg(long, value_delimiter = ',')]
     shapes: Vec<String>,
     /// persona-graph with its response cache on, off, or both side by side (default: both;
@@ -138,6 +139,77 @@ enum CacheChoice {
     Both,
 }
 
+/// Changes the ownerships of the matrix's journey (`dev-journey-1`) by plain SQL, one a tick
+/// at [`EDITS_PER_SECOND`], from a thread of its own, until stopped: every server sees the
+/// same edits (persona-graph hears of them by the catalog's triggers, as of any change).
+struct Editor {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Result<u64>>,
+    started: Instant,
+}
+
+impl Editor {
+    fn start(url: &str) -> Result<Self> {
+        let url = url.to_owned();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || -> Result<u64> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let conn = sea_orm::Database::connect(&url).await?;
+                let ids: Vec<i64> = conn
+                    .query_all_raw(sea_orm::Statement::from_string(
+                        conn.get_database_backend(),
+                        "SELECT o.id FROM stage_ownership o \
+                         JOIN journey_stage s ON s.id = o.stage_id \
+                         JOIN journey j ON j.id = s.journey_id \
+                         WHERE j.slug = 'dev-journey-1' ORDER BY o.id",
+                    ))
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get::<i32>("", "id").map(i64::from))
+                    .collect::<Result<_, _>>()?;
+                if ids.is_empty() {
+                    bail!("the generated catalog has no ownerships on dev-journey-1");
+                }
+                let tick = Duration::from_secs(1) / EDITS_PER_SECOND;
+                let mut next = tokio::time::Instant::now();
+                let mut edits = 0u64;
+                while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    let id = ids[usize::try_from(edits).unwrap_or(0) % ids.len()];
+                    conn.execute_unprepared(&format!(
+                        "UPDATE stage_ownership SET note = 'edit {edits}' WHERE id = {id}"
+                    ))
+                    .await?;
+                    edits += 1;
+                    next += tick;
+                    tokio::time::sleep_until(next).await;
+                }
+                conn.close().await?;
+                Ok(edits)
+            })
+        });
+        Ok(Self {
+            stop,
+            thread,
+            started: Instant::now(),
+        })
+    }
+
+    /// Stops the editor; the edits it made, and over how long.
+    fn stop(self) -> Result<(u64, Duration)> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let took = self.started.elapsed();
+        let edits = self
+            .thread
+            .join()
+            .map_err(|_| anyhow!("the editor thread panicked"))??;
+        Ok((edits, took))
+    }
+}
+
 /// One query shape, written for each server.
 struct Shape {
     name: &'static str,
@@ -155,9 +227,14 @@ enum Vary {
     Pages,
     /// `$slug`: every persona of the catalog, in random order.
     Slugs,
+    /// The same document, while an editor changes the journey it reads 10 times a second.
+    UnderEdits,
 }
 
-const SHAPES: [Shape; 9] = [
+/// How many edits a second land during an [`Vary::UnderEdits`] shape.
+const EDITS_PER_SECOND: u32 = 10;
+
+const SHAPES: [Shape; 10] = [
     Shape {
         name: "deep-read",
         persona_graph: include_str!("queries/deep_read.graphql"),
@@ -175,6 +252,12 @@ const SHAPES: [Shape; 9] = [
         persona_graph: include_str!("queries/ownership_matrix.graphql"),
         postgraphile: include_str!("postgraphile/queries/ownership_matrix.graphql"),
         vary: Vary::Fixed,
+    },
+    Shape {
+        name: "matrix-under-edits",
+        persona_graph: include_str!("queries/ownership_matrix.graphql"),
+        postgraphile: include_str!("postgraphile/queries/ownership_matrix.graphql"),
+        vary: Vary::UnderEdits,
     },
     Shape {
         name: "ownership-gaps",
@@ -230,8 +313,12 @@ impl Shape {
     fn fingerprint(&self, server: Server, data: &Value) -> usize {
         match (self.name, server) {
             ("deep-read" | "deep-read-pages", _) => count_key(data, "role"),
-            ("ownership-matrix", Server::PostGraphile) => count_key(data, "responsibility"),
-            ("ownership-matrix", _) => count_where(data, "responsibility", |v| !v.is_null()),
+            ("ownership-matrix" | "matrix-under-edits", Server::PostGraphile) => {
+                count_key(data, "responsibility")
+            }
+            ("ownership-matrix" | "matrix-under-edits", _) => {
+                count_where(data, "responsibility", |v| !v.is_null())
+            }
             ("ownership-gaps", Server::PostGraphile) => data["allJourneyStages"]["nodes"]
                 .as_array()
                 .map_or(0, |stages| {
@@ -350,6 +437,7 @@ impl Bench {
                 "team-page",
                 "filtered-list",
                 "ownership-matrix",
+                "matrix-under-edits",
                 "ownership-gaps",
                 "light-lookup",
             ];
@@ -423,7 +511,9 @@ impl Bench {
         let mut servers = Vec::new();
         if let Some(bin) = &self.opts.baseline {
             let copy = self.baseline_copy(db, &url, bin)?;
-            servers.push(self.start_server(db, &copy, Server::Baseline, bin)?);
+            // Compared with this build as measured: uncached when only the uncached run is.
+            let uncached = cache == CacheChoice::Off;
+            servers.push(self.start_server(db, &copy, Server::Baseline, bin, uncached)?);
         }
         if cache != CacheChoice::Off {
             servers.push(self.start_persona_graph(db, &url, Server::PersonaGraph)?);
@@ -585,11 +675,20 @@ impl Bench {
     }
 
     fn start_persona_graph(&self, db: Db, url: &str, server: Server) -> Result<Running> {
-        self.start_server(db, url, server, Path::new(SERVER_BIN))
+        let uncached = server == Server::PersonaGraphUncached;
+        self.start_server(db, url, server, Path::new(SERVER_BIN), uncached)
     }
 
-    /// Starts the persona-graph build `bin` on `url` as `server`.
-    fn start_server(&self, db: Db, url: &str, server: Server, bin: &Path) -> Result<Running> {
+    /// Starts the persona-graph build `bin` on `url` as `server`, its response cache off when
+    /// `uncached`.
+    fn start_server(
+        &self,
+        db: Db,
+        url: &str,
+        server: Server,
+        bin: &Path,
+        uncached: bool,
+    ) -> Result<Running> {
         let port = free_port()?;
         let log = self.work.join(format!(
             "logs/{}-{}.log",
@@ -604,10 +703,10 @@ impl Bench {
             // most requests with 429.
             .env("RATE_LIMIT_PER_SECOND", "0")
             .env("RUST_LOG", "warn");
-        if server == Server::PersonaGraphUncached {
+        if uncached {
             cmd.env("RESPONSE_CACHE_BYTES", "0");
         }
-        let running = Running::spawn(server, cmd, port, &log)?;
+        let running = Running::spawn(server, cmd, port, &log, url)?;
         self.wait_ready(&running, || {
             self.http
                 .get(format!("http://127.0.0.1:{port}/ready"))
@@ -647,7 +746,7 @@ impl Bench {
             .env("NODE_ENV", "production")
             .env("GRAPHILE_ENV", "production");
         let log = self.work.join("logs/postgraphile.log");
-        let running = Running::spawn(Server::PostGraphile, cmd, port, &log)?;
+        let running = Running::spawn(Server::PostGraphile, cmd, port, &log, url)?;
         self.wait_ready(&running, || {
             self.http
                 .post(format!("http://127.0.0.1:{port}/graphql"))
@@ -719,10 +818,21 @@ impl Bench {
             Body::Lines(file)
         };
         running.reset_peak();
+        let editor = (shape.vary == Vary::UnderEdits)
+            .then(|| Editor::start(&running.database_url))
+            .transpose()?;
         if !self.opts.warmup.is_zero() {
             self.oha(&url, &body, self.opts.warmup)?;
         }
         let result = self.oha(&url, &body, self.opts.duration)?;
+        if let Some(editor) = editor {
+            let (edits, took) = editor.stop()?;
+            eprintln!(
+                "  {} edits landed meanwhile ({:.1} a second)",
+                edits,
+                edits as f64 / took.as_secs_f64()
+            );
+        }
         let peak_mib = running.peak_kib()? as f64 / 1024.0;
         let status_errors: u64 = result["statusCodeDistribution"].as_object().map_or(0, |m| {
             m.iter()
@@ -763,7 +873,7 @@ impl Bench {
         let query = shape.query(server);
         let body = |variables: Value| json!({ "query": query, "variables": variables }).to_string();
         Ok(match shape.vary {
-            Vary::Fixed => vec![json!({ "query": query }).to_string()],
+            Vary::Fixed | Vary::UnderEdits => vec![json!({ "query": query }).to_string()],
             Vary::Slugs => (1..=personas)
                 .map(|i| body(json!({ "slug": format!("persona-{i}") })))
                 .collect(),
@@ -930,10 +1040,18 @@ struct Running {
     child: Child,
     port: u16,
     log: PathBuf,
+    /// The database it serves.
+    database_url: String,
 }
 
 impl Running {
-    fn spawn(server: Server, mut cmd: Command, port: u16, log: &Path) -> Result<Self> {
+    fn spawn(
+        server: Server,
+        mut cmd: Command,
+        port: u16,
+        log: &Path,
+        database_url: &str,
+    ) -> Result<Self> {
         let out = fs::File::create(log)?;
         let child = cmd
             .stdin(Stdio::null())
@@ -946,6 +1064,7 @@ impl Running {
             child,
             port,
             log: log.to_owned(),
+            database_url: database_url.to_owned(),
         })
     }
 
