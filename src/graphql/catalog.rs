@@ -175,7 +175,7 @@ impl CatalogQuery {
         #[graphql(desc = "Also delete what the file leaves out.", default = false)] prune: bool,
     ) -> Result<CatalogPlan> {
         let db = super::db(ctx).extend()?;
-        let plan = catalog::plan_yaml(db.pool(), &yaml, prune)
+        let plan = catalog::plan_yaml(db.for_transaction().await, &yaml, prune)
             .await
             .map_err(|e| refusal(&e))?;
         Ok(CatalogPlan::from(&plan))
@@ -209,7 +209,7 @@ impl CatalogMutation {
             prune,
             expect_version,
         };
-        let plan = catalog::apply_yaml(db.pool(), &yaml, &options, &actor)
+        let plan = catalog::apply_yaml(db.for_transaction().await, &yaml, &options, &actor)
             .await
             .map_err(|e| refusal(&e))?;
         Ok(CatalogPlan::from(&plan))

@@ -21,6 +21,7 @@ use sea_orm::{
 };
 use sea_query_sqlx::SqlxValues;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tokio::sync::Mutex;
 
@@ -41,6 +42,9 @@ struct Inner {
     db: DatabaseConnection,
     /// `None` for a reader that borrows a connection per statement.
     held: Option<Mutex<Option<Held>>>,
+    /// Set once part of the request took a connection of its own: from then on the reader
+    /// borrows one per statement, so that part never waits on a connection the request holds.
+    detached: AtomicBool,
     observer: Option<StatementObserver>,
 }
 
@@ -61,6 +65,7 @@ impl Reader {
         Self(Arc::new(Inner {
             db,
             held: holds.then(|| Mutex::new(None)),
+            detached: AtomicBool::new(false),
             observer: Some(observer),
         }))
     }
@@ -70,6 +75,7 @@ impl Reader {
         Self(Arc::new(Inner {
             db,
             held: None,
+            detached: AtomicBool::new(false),
             observer: None,
         }))
     }
@@ -77,6 +83,24 @@ impl Reader {
     /// The pool behind this reader.
     pub fn pool(&self) -> &DatabaseConnection {
         &self.0.db
+    }
+
+    /// The pool, for work that takes a connection of its own (a transaction). The held
+    /// connection is given back first, and the rest of the request's statements borrow one
+    /// each: that work never waits on a connection its own request holds, however small the
+    /// pool.
+    pub async fn for_transaction(&self) -> &DatabaseConnection {
+        self.0.detached.store(true, Ordering::SeqCst);
+        self.release().await;
+        &self.0.db
+    }
+
+    /// The held slot, unless the reader borrows per statement.
+    fn slot(&self) -> Option<&Mutex<Option<Held>>> {
+        if self.0.detached.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.0.held.as_ref()
     }
 
     /// Gives the held connection back to the pool (the request has no more statements).
@@ -97,6 +121,21 @@ impl Reader {
         one: bool,
     ) -> Result<Vec<QueryResult>, DbErr> {
         let mut guard = slot.lock().await;
+        // Detached while this statement waited its turn: it borrows, as those after it will.
+        if self.0.detached.load(Ordering::SeqCst) {
+            drop(guard);
+            return if one {
+                Ok(self
+                    .0
+                    .db
+                    .query_one_raw(stmt.clone())
+                    .await?
+                    .into_iter()
+                    .collect())
+            } else {
+                self.0.db.query_all_raw(stmt.clone()).await
+            };
+        }
         if guard.is_none() {
             *guard = Some(self.acquire().await?);
         }
@@ -176,14 +215,14 @@ impl ConnectionTrait for Reader {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        match &self.0.held {
+        match self.slot() {
             Some(slot) => Ok(self.fetch(slot, &stmt, true).await?.into_iter().next()),
             None => self.0.db.query_one_raw(stmt).await,
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        match &self.0.held {
+        match self.slot() {
             Some(slot) => self.fetch(slot, &stmt, false).await,
             None => self.0.db.query_all_raw(stmt).await,
         }
@@ -193,7 +232,7 @@ impl ConnectionTrait for Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
 
     fn statement(sql: &str) -> Statement {
         Statement::from_string(DbBackend::Sqlite, sql)
@@ -235,6 +274,23 @@ mod tests {
         reader.release().await;
         let back = pool.acquire().await;
         assert!(back.is_ok());
+    }
+
+    #[tokio::test]
+    async fn work_with_a_transaction_of_its_own_finds_the_held_connection_given_back() {
+        let db = crate::db::connect("sqlite::memory:", 1).await.unwrap();
+        let reader = Reader::held(db.clone(), count_statements());
+        let one = reader.query_one_raw(statement("SELECT 1 AS n")).await;
+        assert!(one.unwrap().is_some());
+        // A pool of one: the work gets the connection the reader held...
+        let pool = reader.for_transaction().await;
+        let own = pool.get_sqlite_connection_pool().acquire().await;
+        assert!(own.is_ok());
+        drop(own);
+        // ...and the reader's later statements borrow one each, holding nothing between them.
+        let again = reader.query_one_raw(statement("SELECT 2 AS n")).await;
+        assert!(again.unwrap().is_some());
+        assert!(pool.get_sqlite_connection_pool().acquire().await.is_ok());
     }
 
     #[tokio::test]

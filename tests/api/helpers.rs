@@ -141,7 +141,20 @@ impl TestApp {
     /// An empty, migrated catalog, served with `settings`.
     pub(crate) async fn spawn_with(settings: Settings) -> Self {
         let (url, scratch) = fresh_database_url().await;
-        let mut conn = db::connect(&url, 5)
+        Self::spawn_on(url, scratch, settings, 5).await
+    }
+
+    /// An empty, migrated catalog, served with `settings` over a pool that leaves
+    /// `connections` to requests (on PostgreSQL the change listener keeps one more).
+    pub(crate) async fn spawn_pooled(settings: Settings, connections: u32) -> Self {
+        let (url, scratch) = fresh_database_url().await;
+        let listener = u32::from(url.starts_with("postgres"));
+        Self::spawn_on(url, scratch, settings, connections + listener).await
+    }
+
+    /// Serves the fresh database `url` with `settings` over a pool of `pool` connections.
+    async fn spawn_on(url: String, scratch: Scratch, settings: Settings, pool: u32) -> Self {
+        let mut conn = db::connect(&url, pool)
             .await
             .expect("connect to the test database");
         let statements = Arc::new(AtomicUsize::new(0));
@@ -164,7 +177,14 @@ impl TestApp {
         });
         let callback = observer.clone();
         conn.set_metric_callback(move |info| callback(info));
-        db::migrate(&conn).await.expect("migrate the test database");
+        // Migrations take a lock on a connection of their own beside the one they work on.
+        let migrator = db::connect(&url, 2)
+            .await
+            .expect("connect to the test database");
+        db::migrate(&migrator)
+            .await
+            .expect("migrate the test database");
+        migrator.close().await.expect("close the migrating pool");
         let admin_token = create_token(&conn, "test-admin", TokenRole::Admin, None).await;
         let state =
             app::AppState::with_settings(conn.clone(), settings).with_statement_observer(observer);

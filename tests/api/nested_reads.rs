@@ -349,3 +349,35 @@ async fn the_nested_persona_query_runs_a_fixed_number_of_statements_at_ten_times
         );
     }
 }
+
+#[tokio::test]
+async fn a_query_that_plans_a_catalog_file_beside_its_reads_answers_on_a_pool_of_one() {
+    // A query reads through one held connection; planning takes a transaction of its own.
+    // With one connection in the pool, the plan must not wait on the request's own reads.
+    let app = TestApp::spawn_pooled(persona_graph::config::Settings::default(), 1).await;
+    let loader = persona_graph::db::connect(&app.database_url, 2)
+        .await
+        .expect("connect to the test database");
+    persona_graph::catalog::seed(&loader)
+        .await
+        .expect("load the seed catalog");
+    loader.close().await.expect("close the seeding pool");
+    let exported = app.data("{ exportCatalog { yaml } }", json!({})).await;
+    let yaml = exported["exportCatalog"]["yaml"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Waiting on itself, the plan would fail after the pool's acquire timeout.
+    let data = app
+        .data(
+            "query($y: String!) { \
+               personas(first: 3) { nodes { slug roles { title } } } \
+               planCatalog(yaml: $y) { hasChanges } \
+               teams(first: 2) { nodes { slug members { person { name } } } } }",
+            json!({ "y": yaml }),
+        )
+        .await;
+    assert_eq!(data["planCatalog"]["hasChanges"], false);
+    assert_eq!(data["personas"]["nodes"].as_array().unwrap().len(), 3);
+    assert_eq!(data["teams"]["nodes"].as_array().unwrap().len(), 2);
+}
