@@ -10,7 +10,10 @@ use super::loaders::{CatalogLoader, JourneyById, Loaders, PersonById, StageById,
 use super::pagination::one_of_expr;
 use crate::error::{AppError, AppResult};
 use async_graphql::dataloader::Loader;
-use entity::{journey, journey_stage, person, stage_ownership, team, team_membership};
+use entity::{
+    journey, journey_stage, person, persona_product_relevance, product, stage_ownership, team,
+    team_membership, team_persona_alignment,
+};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult};
 use std::collections::HashMap;
@@ -140,46 +143,98 @@ impl Loader<OwnershipsByStageJoined> for CatalogLoader {
     }
 }
 
-/// A membership with its person.
-#[derive(Clone)]
-pub struct MembershipRow {
-    pub membership: team_membership::Model,
-    pub person: Option<person::Model>,
+/// The rows of child table `C` whose `key` column is one of `keys`, in ID order, each with
+/// the row of `R` its `fk` column refers to; paired with the key.
+async fn with_one<C, R>(
+    db: &impl ConnectionTrait,
+    key: &str,
+    fk: &str,
+    keys: impl IntoIterator<Item = i32>,
+) -> AppResult<Vec<(i32, C::Model, Option<R::Model>)>>
+where
+    C: EntityTrait + Default,
+    R: EntityTrait + Default,
+{
+    let (child, related) = (C::default(), R::default());
+    let mut q = Query::select();
+    q.from_as(child, Alias::new("c"));
+    columns::<C>(&mut q, "c", "c_");
+    columns::<R>(&mut q, "r", "r_");
+    join(&mut q, related.table_name(), "r", "c", fk);
+    let key_column = Expr::col((Alias::new("c"), Alias::new(key)));
+    q.and_where(one_of_expr(db, key_column, keys))
+        .order_by((Alias::new("c"), Alias::new("id")), Order::Asc);
+    let mut out = Vec::new();
+    for row in rows(db, &q).await? {
+        let parent: i32 = row.try_get("c_", key)?;
+        out.push((
+            parent,
+            C::Model::from_query_result(&row, "c_")?,
+            R::Model::from_query_result_optional(&row, "r_")?,
+        ));
+    }
+    Ok(out)
 }
 
-/// The members of a team, with each person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MembershipsByTeamJoined(pub i32);
+/// Declares a key type loading the rows of `$child` whose `$key` column is the key, each
+/// with the `$related` row its `$fk` column refers to.
+macro_rules! with_one {
+    ($(#[$meta:meta])* $name:ident => $child:ident . $key:literal, $fk:literal => $related:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name(pub i32);
 
-impl Loader<MembershipsByTeamJoined> for CatalogLoader {
-    type Value = Vec<MembershipRow>;
-    type Error = AppError;
+        impl Loader<$name> for CatalogLoader {
+            type Value = Vec<($child::Model, Option<$related::Model>)>;
+            type Error = AppError;
 
-    async fn load(
-        &self,
-        keys: &[MembershipsByTeamJoined],
-    ) -> AppResult<HashMap<MembershipsByTeamJoined, Self::Value>> {
-        let db = self.reader();
-        let mut q = Query::select();
-        q.from_as(team_membership::Entity, Alias::new("m"));
-        columns::<team_membership::Entity>(&mut q, "m", "m_");
-        columns::<person::Entity>(&mut q, "p", "p_");
-        join(&mut q, "person", "p", "m", "person_id");
-        let team_column = Expr::col((Alias::new("m"), Alias::new("team_id")));
-        q.and_where(one_of_expr(db, team_column, keys.iter().map(|k| k.0)))
-            .order_by((Alias::new("m"), Alias::new("id")), Order::Asc);
-        let mut map: HashMap<MembershipsByTeamJoined, Self::Value> = HashMap::new();
-        for row in rows(db, &q).await? {
-            let membership = team_membership::Model::from_query_result(&row, "m_")?;
-            map.entry(MembershipsByTeamJoined(membership.team_id))
-                .or_default()
-                .push(MembershipRow {
-                    person: person::Model::from_query_result_optional(&row, "p_")?,
-                    membership,
-                });
+            async fn load(&self, keys: &[$name]) -> AppResult<HashMap<$name, Self::Value>> {
+                let rows = with_one::<$child::Entity, $related::Entity>(
+                    self.reader(),
+                    $key,
+                    $fk,
+                    keys.iter().map(|k| k.0),
+                )
+                .await?;
+                let mut map: HashMap<$name, Self::Value> = HashMap::new();
+                for (parent, child, related) in rows {
+                    map.entry($name(parent)).or_default().push((child, related));
+                }
+                Ok(map)
+            }
         }
-        Ok(map)
-    }
+    };
+}
+
+with_one!(/// The members of a team, each with the person.
+    MembershipsByTeamJoined => team_membership."team_id", "person_id" => person);
+with_one!(/// The product relevance of a persona, each with the product.
+    RelevancesByPersonaJoined => persona_product_relevance."persona_id", "product_id" => product);
+with_one!(/// The team alignments of a persona, each with the team.
+    AlignmentsByPersonaJoined => team_persona_alignment."persona_id", "team_id" => team);
+
+/// The rows `key` lists, each with the row it refers to fed to the request's loader as `by_id`.
+pub async fn with_one_fed<K, C, R, I>(
+    ctx: &async_graphql::Context<'_>,
+    key: K,
+    by_id: fn(&R) -> I,
+) -> AppResult<Vec<C>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    CatalogLoader: Loader<K, Value = Vec<(C, Option<R>)>, Error = AppError>
+        + Loader<I, Value = R, Error = AppError>,
+    C: Clone + Send + Sync + 'static,
+    R: Clone + Send + Sync + 'static,
+    I: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+{
+    let loader = super::loader(ctx)?;
+    let rows = loader.load_one(key).await?.unwrap_or_default();
+    let related = rows
+        .iter()
+        .filter_map(|(_, r)| r.clone())
+        .map(|r| (by_id(&r), r));
+    loader.feed_many(related).await;
+    Ok(rows.into_iter().map(|(c, _)| c).collect())
 }
 
 /// Hands the rows `rows` refer to to `loader`, for the fields that follow those relations.
@@ -206,15 +261,6 @@ pub async fn feed_ownerships(loader: &Loaders, rows: &[OwnershipRow]) {
     loader.feed_many(dris).await;
 }
 
-/// Hands the people of `rows` to `loader`.
-pub async fn feed_members(loader: &Loaders, rows: &[MembershipRow]) {
-    let people = rows
-        .iter()
-        .filter_map(|r| r.person.clone())
-        .map(|p| (PersonById(p.id), p));
-    loader.feed_many(people).await;
-}
-
 /// Whether the selection of the current field follows any of `fields`.
 pub fn asks_for(ctx: &async_graphql::Context<'_>, fields: &[&str]) -> bool {
     let look = ctx.look_ahead();
@@ -234,18 +280,4 @@ where
     let rows = loader.load_one(key).await?.unwrap_or_default();
     feed_ownerships(loader, &rows).await;
     Ok(rows.into_iter().map(|r| r.ownership).collect())
-}
-
-/// The memberships of team `team`, each person fed to the request's loader.
-pub async fn members_joined(
-    ctx: &async_graphql::Context<'_>,
-    team: i32,
-) -> AppResult<Vec<team_membership::Model>> {
-    let loader = super::loader(ctx)?;
-    let rows = loader
-        .load_one(MembershipsByTeamJoined(team))
-        .await?
-        .unwrap_or_default();
-    feed_members(loader, &rows).await;
-    Ok(rows.into_iter().map(|r| r.membership).collect())
 }

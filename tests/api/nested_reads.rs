@@ -334,17 +334,19 @@ async fn the_nested_persona_query_runs_a_fixed_number_of_statements_at_ten_times
     assert_eq!(rows(&small), 5 * 56);
 
     // One statement per relation (key type) per level, on SQLite and PostgreSQL alike, the
-    // to-one relations of ownerships and memberships riding in their list's statement:
+    // to-one relations of relevance, alignments, ownerships and memberships riding in their
+    // list's statement:
     //   1  personas page (keyset query; totalCount is not selected)
-    //   5  roles, productRelevance, links, alignedTeams, journeys (by persona kind)
-    //   4  products, link targets (personas), aligned teams, journey narrowing
+    //   5  roles, productRelevance with each product, links, alignedTeams with each team,
+    //      journeys (by persona kind)
+    //   2  link targets (personas), journey narrowing
     //   1  stages
     //   1  owners, each with its team and DRI
     //   1  the owning teams' members, each with the person
-    // That is 13 at any size.
+    // That is 11 at any size.
     for (n, statements) in [(5, small_statements), (50, large_statements)] {
         assert_eq!(
-            statements, 13,
+            statements, 11,
             "{statements} statements at {n} units: the count follows the rows"
         );
     }

@@ -8,16 +8,16 @@ use super::super::external_link::ExternalLink;
 use super::super::journey::Journey;
 use super::super::loaders::{
     AlignmentsByPersona, JourneyPersonasByJourney, JourneysByKind, LinksByFromPersona,
-    LinksBySubject, PersonaById, RelevancesByPersona, RolesByPersona,
+    LinksBySubject, PersonaById, ProductById, RelevancesByPersona, RolesByPersona, TeamById,
 };
 use super::super::ownership::TeamAlignment;
 use super::super::pagination::Conn;
 use super::super::product::ProductRelevance;
-use super::super::{history, id, loader, referenced, related};
+use super::super::{history, id, joined, loader, referenced, related};
 use async_graphql::{Context, ID, Object, Result, ResultExt};
 use chrono::{DateTime, Utc};
 use entity::audit_event::AuditSubject;
-use entity::{enums, persona, persona_link, role};
+use entity::{enums, persona, persona_link, product, role, team};
 
 /// A go-to-market persona: the individual developer, or a buyer with example job titles.
 pub struct Persona(pub persona::Model);
@@ -117,10 +117,24 @@ impl Persona {
     }
     /// How relevant each product is to this persona.
     async fn product_relevance(&self, ctx: &Context<'_>) -> Result<Vec<ProductRelevance>> {
+        if joined::asks_for(ctx, &["product"]) {
+            let key = joined::RelevancesByPersonaJoined(self.0.id);
+            let rows = joined::with_one_fed(ctx, key, |p: &product::Model| ProductById(p.id))
+                .await
+                .extend()?;
+            return Ok(rows.into_iter().map(ProductRelevance).collect());
+        }
         related(ctx, RelevancesByPersona(self.0.id), ProductRelevance).await
     }
     /// Teams aligned to this persona.
     async fn aligned_teams(&self, ctx: &Context<'_>) -> Result<Vec<TeamAlignment>> {
+        if joined::asks_for(ctx, &["team"]) {
+            let key = joined::AlignmentsByPersonaJoined(self.0.id);
+            let rows = joined::with_one_fed(ctx, key, |t: &team::Model| TeamById(t.id))
+                .await
+                .extend()?;
+            return Ok(rows.into_iter().map(TeamAlignment).collect());
+        }
         related(ctx, AlignmentsByPersona(self.0.id), TeamAlignment).await
     }
     /// Journeys this persona goes through: those of its kind, unless a journey is narrowed

@@ -64,7 +64,10 @@ impl Team {
     /// The team's members.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<TeamMember>> {
         if joined::asks_for(ctx, &["person"]) {
-            let rows = joined::members_joined(ctx, self.0.id).await.extend()?;
+            let key = joined::MembershipsByTeamJoined(self.0.id);
+            let rows = joined::with_one_fed(ctx, key, |p: &person::Model| PersonById(p.id))
+                .await
+                .extend()?;
             return Ok(rows.into_iter().map(TeamMember).collect());
         }
         related(ctx, MembershipsByTeam(self.0.id), TeamMember).await
