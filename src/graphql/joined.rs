@@ -93,55 +93,31 @@ async fn ownerships(
     Ok(map)
 }
 
-/// The stages a team owns, with each stage, its journey and the DRI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OwnershipsByTeamJoined(pub i32);
+/// Declares a key type loading the ownerships whose `$column` is the key, with what they
+/// refer to.
+macro_rules! ownerships_by {
+    ($(#[$meta:meta])* $name:ident => $column:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name(pub i32);
 
-/// The owners of a stage, with each team and DRI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OwnershipsByStageJoined(pub i32);
+        impl Loader<$name> for CatalogLoader {
+            type Value = Vec<OwnershipRow>;
+            type Error = AppError;
 
-impl Loader<OwnershipsByTeamJoined> for CatalogLoader {
-    type Value = Vec<OwnershipRow>;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[OwnershipsByTeamJoined],
-    ) -> AppResult<HashMap<OwnershipsByTeamJoined, Self::Value>> {
-        let map = ownerships(
-            self.reader(),
-            stage_ownership::Column::TeamId,
-            keys.iter().map(|k| k.0),
-        )
-        .await?;
-        Ok(map
-            .into_iter()
-            .map(|(k, v)| (OwnershipsByTeamJoined(k), v))
-            .collect())
-    }
+            async fn load(&self, keys: &[$name]) -> AppResult<HashMap<$name, Self::Value>> {
+                let column = stage_ownership::Column::$column;
+                let map = ownerships(self.reader(), column, keys.iter().map(|k| k.0)).await?;
+                Ok(map.into_iter().map(|(k, v)| ($name(k), v)).collect())
+            }
+        }
+    };
 }
 
-impl Loader<OwnershipsByStageJoined> for CatalogLoader {
-    type Value = Vec<OwnershipRow>;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[OwnershipsByStageJoined],
-    ) -> AppResult<HashMap<OwnershipsByStageJoined, Self::Value>> {
-        let map = ownerships(
-            self.reader(),
-            stage_ownership::Column::StageId,
-            keys.iter().map(|k| k.0),
-        )
-        .await?;
-        Ok(map
-            .into_iter()
-            .map(|(k, v)| (OwnershipsByStageJoined(k), v))
-            .collect())
-    }
-}
+ownerships_by!(/// The stages a team owns, with each stage, its journey and the DRI.
+    OwnershipsByTeamJoined => TeamId);
+ownerships_by!(/// The owners of a stage, with each team and DRI.
+    OwnershipsByStageJoined => StageId);
 
 /// The rows of child table `C` whose `key` column is one of `keys`, in ID order, each with
 /// the row of `R` its `fk` column refers to; paired with the key.
@@ -229,36 +205,31 @@ where
 {
     let loader = super::loader(ctx)?;
     let rows = loader.load_one(key).await?.unwrap_or_default();
-    let related = rows
-        .iter()
-        .filter_map(|(_, r)| r.clone())
-        .map(|r| (by_id(&r), r));
+    let related = keyed(rows.iter().map(|(_, r)| r.as_ref()), by_id);
     loader.feed_many(related).await;
     Ok(rows.into_iter().map(|(c, _)| c).collect())
 }
 
 /// Hands the rows `rows` refer to to `loader`, for the fields that follow those relations.
 pub async fn feed_ownerships(loader: &Loaders, rows: &[OwnershipRow]) {
-    let stages = rows
-        .iter()
-        .filter_map(|r| r.stage.clone())
-        .map(|s| (StageById(s.id), s));
+    let stages = keyed(rows.iter().map(|r| r.stage.as_ref()), |s| StageById(s.id));
     loader.feed_many(stages).await;
-    let journeys = rows
-        .iter()
-        .filter_map(|r| r.journey.clone())
-        .map(|j| (JourneyById(j.id), j));
+    let journeys = keyed(rows.iter().map(|r| r.journey.as_ref()), |j| {
+        JourneyById(j.id)
+    });
     loader.feed_many(journeys).await;
-    let teams = rows
-        .iter()
-        .filter_map(|r| r.team.clone())
-        .map(|t| (TeamById(t.id), t));
+    let teams = keyed(rows.iter().map(|r| r.team.as_ref()), |t| TeamById(t.id));
     loader.feed_many(teams).await;
-    let dris = rows
-        .iter()
-        .filter_map(|r| r.dri.clone())
-        .map(|p| (PersonById(p.id), p));
+    let dris = keyed(rows.iter().map(|r| r.dri.as_ref()), |p| PersonById(p.id));
     loader.feed_many(dris).await;
+}
+
+/// The rows present among `rows`, each with its loader key `key`, to feed a loader.
+fn keyed<'a, K, M: Clone + 'a>(
+    rows: impl Iterator<Item = Option<&'a M>>,
+    key: impl Fn(&M) -> K,
+) -> Vec<(K, M)> {
+    rows.flatten().map(|m| (key(m), m.clone())).collect()
 }
 
 /// Whether the selection of the current field follows any of `fields`.
