@@ -15,7 +15,9 @@ use entity::{
     team_membership, team_persona_alignment,
 };
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult};
+use sea_orm::{
+    ConnectionTrait, EntityName, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult,
+};
 use std::collections::HashMap;
 
 /// Adds every column of `E`, read from `table`, to `q`, each named `{prefix}{column}` (how
@@ -68,20 +70,23 @@ async fn ownerships(
     columns::<journey::Entity>(&mut q, "j", "j_");
     columns::<team::Entity>(&mut q, "t", "t_");
     columns::<person::Entity>(&mut q, "p", "p_");
-    join(&mut q, "journey_stage", "s", "o", "stage_id");
-    join(&mut q, "journey", "j", "s", "journey_id");
-    join(&mut q, "team", "t", "o", "team_id");
-    join(&mut q, "person", "p", "o", "person_id");
+    join(
+        &mut q,
+        journey_stage::Entity.table_name(),
+        "s",
+        "o",
+        "stage_id",
+    );
+    join(&mut q, journey::Entity.table_name(), "j", "s", "journey_id");
+    join(&mut q, team::Entity.table_name(), "t", "o", "team_id");
+    join(&mut q, person::Entity.table_name(), "p", "o", "person_id");
     let parent_column = Expr::col((Alias::new("o"), Alias::new(parent.as_str())));
     q.and_where(one_of_expr(db, parent_column, keys))
         .order_by((Alias::new("o"), Alias::new("id")), Order::Asc);
     let mut map: HashMap<i32, Vec<OwnershipRow>> = HashMap::new();
     for row in rows(db, &q).await? {
+        let key: i32 = row.try_get("o_", parent.as_str())?;
         let ownership = stage_ownership::Model::from_query_result(&row, "o_")?;
-        let key = match parent {
-            stage_ownership::Column::StageId => ownership.stage_id,
-            _ => ownership.team_id,
-        };
         map.entry(key).or_default().push(OwnershipRow {
             stage: journey_stage::Model::from_query_result_optional(&row, "s_")?,
             journey: journey::Model::from_query_result_optional(&row, "j_")?,
@@ -211,7 +216,7 @@ where
 }
 
 /// Hands the rows `rows` refer to to `loader`, for the fields that follow those relations.
-pub async fn feed_ownerships(loader: &Loaders, rows: &[OwnershipRow]) {
+async fn feed_ownerships(loader: &Loaders, rows: &[OwnershipRow]) {
     let stages = keyed(rows.iter().map(|r| r.stage.as_ref()), |s| StageById(s.id));
     loader.feed_many(stages).await;
     let journeys = keyed(rows.iter().map(|r| r.journey.as_ref()), |j| {

@@ -37,12 +37,15 @@ async fn execute(state: &GraphqlState, mut req: Request, caller: &Caller) -> Res
 ///
 /// A query reads through one connection held for the whole request (see `graphql::reader`);
 /// a mutation through the pool, since its write transaction takes a connection of its own.
-async fn run(state: &GraphqlState, req: Request) -> Response {
+async fn run(state: &GraphqlState, mut req: Request) -> Response {
     let batches = Batches::default();
-    let query = state
-        .guard
-        .operation_type(&req.query, req.operation_name.as_deref())
-        == Some(OperationType::Query);
+    // The document the request already holds, parsed once (see `mutation_refusal`).
+    let operation_name = req.operation_name.clone();
+    let query = req
+        .parsed_query()
+        .ok()
+        .and_then(|doc| selected_operation(doc, operation_name.as_deref()))
+        .is_some_and(|op| op.node.ty == OperationType::Query);
     let reader = if query {
         Reader::held(state.db.clone(), state.statements.clone())
     } else {
